@@ -1,0 +1,576 @@
+# cython: language_level=3
+"""fastrbm's compiled kernels: nogil, fused float32/float64, BLAS for the products,
+OpenMP ``prange`` over rows for the elementwise passes.
+
+Every ``def`` function here trusts its caller (the estimators validate): arrays are
+C-contiguous, of one dtype, with consistent shapes. Each has a twin of the same name
+and meaning in :mod:`fastrbm.reference`.
+
+Layout of a training step (see ``_cd_step``): a workspace made once per fit holds
+``vstack`` (n_pos + n_neg, n_visible) and ``hstack`` (n_pos + n_neg, n_hidden).
+Positive rows come first, weighted +1/n_pos; negative rows follow, weighted -1/n_neg,
+so one gemm ``hstack.T @ vstack`` gives the whole weight gradient and column sums give
+the bias gradients. Gaussian visible units live in scaled space ``v / sigma`` there.
+"""
+import numpy as np
+
+cimport cython
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport sqrt, exp, log
+from libc.stdint cimport uint32_t, uint64_t, int64_t
+
+from fastrbm._blas cimport gemm
+from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_word, frbm_normal, frbm_philox4x32_10
+from fastrbm._unitmath cimport sigmoid, uniform, softplus, nrelu_mean, nrelu_phi
+
+cdef extern from *:
+    """
+    #if FASTRBM_OPENMP
+    #include <omp.h>
+    static int frbm_openmp_enabled(void) { return 1; }
+    static int frbm_omp_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int frbm_openmp_enabled(void) { return 0; }
+    static int frbm_omp_max_threads(void) { return 1; }
+    #endif
+    """
+    int frbm_openmp_enabled() nogil
+    int frbm_omp_max_threads() nogil
+
+DEF NRELU_CUTOFF = 40.0
+
+# Elementwise passes smaller than this run on one thread: a parallel region costs
+# microseconds, more than the work itself for small minibatches.
+cdef int PARALLEL_MIN_ELEMENTS = 16384
+
+DEF VIS_BERNOULLI = 0
+DEF VIS_GAUSSIAN = 1
+DEF HID_BERNOULLI = 0
+DEF HID_STEPPED = 1
+DEF HID_NRELU = 2
+
+# Streams: keep in step with fastrbm/streams.py.
+cdef inline uint32_t stream_hidden(int t, uint32_t purpose) noexcept nogil:
+    return purpose + 2 * t
+
+cdef inline uint32_t stream_visible(int t, uint32_t purpose) noexcept nogil:
+    return purpose + 2 * t - 1
+
+
+def openmp_enabled():
+    """True when the extension was built with OpenMP."""
+    return bool(frbm_openmp_enabled())
+
+
+def openmp_max_threads():
+    """OpenMP's default thread count (1 without OpenMP)."""
+    return frbm_omp_max_threads()
+
+
+def philox_block(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1):
+    """The raw Philox4x32-10 block function (for known-answer tests)."""
+    cdef uint32_t ctr[4]
+    cdef uint32_t out[4]
+    ctr[0] = c0; ctr[1] = c1; ctr[2] = c2; ctr[3] = c3
+    frbm_philox4x32_10(ctr, k0, k1, out)
+    return (out[0], out[1], out[2], out[3])
+
+
+# ----------------------------------------------------------------- row passes
+cdef inline void _hidden_row(floating *x, const floating *c, int nh, int hidden,
+                             int n_copies, floating mean_scale, floating *mean_out,
+                             floating *sample_out, frbm_stream *st,
+                             uint64_t first) noexcept nogil:
+    """One row: x (products without bias) -> mean (times mean_scale) and sample.
+
+    ``mean_out`` may alias ``x``; either output may be NULL. ``first`` is the index of
+    the row's first element in the C-ordered matrix (for the random stream).
+    """
+    cdef int j, k
+    cdef floating xj, p, m, s
+    cdef double eps
+    if hidden == HID_BERNOULLI:
+        for j in range(nh):
+            xj = x[j] + c[j]
+            p = sigmoid(xj)
+            if sample_out != NULL:
+                sample_out[j] = 1 if uniform(st, first + j, xj) < p else 0
+            if mean_out != NULL:
+                mean_out[j] = p * mean_scale
+    elif hidden == HID_STEPPED:
+        for j in range(nh):
+            xj = x[j] + c[j]
+            m = 0
+            s = 0
+            for k in range(n_copies):
+                p = sigmoid(xj - <floating>(k + 0.5))
+                m = m + p
+                if sample_out != NULL and uniform(st, (first + j) * n_copies + k, xj) < p:
+                    s = s + 1
+            if sample_out != NULL:
+                sample_out[j] = s
+            if mean_out != NULL:
+                mean_out[j] = m * mean_scale
+    else:
+        for j in range(nh):
+            xj = x[j] + c[j]
+            if sample_out != NULL:
+                p = xj + <floating>sqrt(sigmoid(xj)) * <floating>frbm_normal(st, first + j)
+                sample_out[j] = p if p > 0 else 0
+            if mean_out != NULL:
+                mean_out[j] = (<floating>nrelu_mean(xj)) * mean_scale
+
+
+cdef void _hidden_pass(int n_rows, int nh, floating *x, const floating *c, int hidden,
+                       int n_copies, floating mean_scale, floating *mean_out,
+                       floating *sample_out, uint64_t seed, uint32_t stream,
+                       uint32_t step, int n_threads) noexcept nogil:
+    """Rows of ``x`` -> hidden means/samples; rows are independent (parallel)."""
+    cdef Py_ssize_t r
+    cdef int nt = n_threads if <int64_t>n_rows * nh * (n_copies if hidden == HID_STEPPED else 1) >= PARALLEL_MIN_ELEMENTS else 1
+    if nt > 1:
+        for r in prange(n_rows, num_threads=nt, schedule="static"):
+            _hidden_row_at(r, nh, x, c, hidden, n_copies, mean_scale, mean_out,
+                           sample_out, seed, stream, step)
+    else:
+        for r in range(n_rows):
+            _hidden_row_at(r, nh, x, c, hidden, n_copies, mean_scale, mean_out,
+                           sample_out, seed, stream, step)
+
+
+cdef inline void _hidden_row_at(Py_ssize_t r, int nh, floating *x, const floating *c,
+                                int hidden, int n_copies, floating mean_scale,
+                                floating *mean_out, floating *sample_out, uint64_t seed,
+                                uint32_t stream, uint32_t step) noexcept nogil:
+    cdef frbm_stream st
+    frbm_stream_init(&st, seed, stream, step)
+    _hidden_row(x + r * nh, c, nh, hidden, n_copies, mean_scale,
+                mean_out + r * nh if mean_out != NULL else NULL,
+                sample_out + r * nh if sample_out != NULL else NULL,
+                &st, <uint64_t>r * nh)
+
+
+cdef inline void _visible_row(floating *y, const floating *bias, const floating *scale,
+                              int nv, int visible, bint sample, frbm_stream *st,
+                              uint64_t first) noexcept nogil:
+    """One row in place: products -> mean or sample.
+
+    Input is ``bias + scale * y`` (``scale`` NULL means 1). Bernoulli: sigmoid of it,
+    sampled with uniform ``first + i``. Gaussian: the input is the mean, sampled by
+    adding ``scale * normal(first + i)``.
+    """
+    cdef int i
+    cdef floating yi, p, s
+    if visible == VIS_BERNOULLI:
+        for i in range(nv):
+            yi = y[i] * scale[i] + bias[i] if scale != NULL else y[i] + bias[i]
+            p = sigmoid(yi)
+            if sample:
+                y[i] = 1 if uniform(st, first + i, yi) < p else 0
+            else:
+                y[i] = p
+    else:
+        for i in range(nv):
+            s = scale[i] if scale != NULL else 1
+            yi = y[i] * s + bias[i] if scale != NULL else y[i] + bias[i]
+            if sample:
+                yi = yi + s * <floating>frbm_normal(st, first + i)
+            y[i] = yi
+
+
+cdef inline void _visible_row_at(Py_ssize_t r, floating *y, const floating *bias,
+                                 const floating *scale, int nv, int visible, bint sample,
+                                 uint64_t seed, uint32_t stream, uint32_t step) noexcept nogil:
+    cdef frbm_stream st
+    frbm_stream_init(&st, seed, stream, step)
+    _visible_row(y + r * nv, bias, scale, nv, visible, sample, &st, <uint64_t>r * nv)
+
+
+cdef void _visible_pass(int n_rows, int nv, floating *y, const floating *bias,
+                        const floating *scale, int visible, bint sample, uint64_t seed,
+                        uint32_t stream, uint32_t step, int n_threads) noexcept nogil:
+    cdef Py_ssize_t r
+    cdef int nt = n_threads if <int64_t>n_rows * nv >= PARALLEL_MIN_ELEMENTS else 1
+    if nt > 1:
+        for r in prange(n_rows, num_threads=nt, schedule="static"):
+            _visible_row_at(r, y, bias, scale, nv, visible, sample, seed, stream, step)
+    else:
+        for r in range(n_rows):
+            _visible_row_at(r, y, bias, scale, nv, visible, sample, seed, stream, step)
+
+
+cdef void _colsum(int n_rows, int n_cols, const floating *a, floating *out,
+                  int n_threads) noexcept nogil:
+    """out[j] = sum_r a[r, j], rows added in order: the same for any thread count."""
+    cdef Py_ssize_t blk, r, j, j0, j1
+    cdef Py_ssize_t n_blk = (n_cols + 63) // 64
+    cdef int nt = n_threads if <int64_t>n_rows * n_cols >= PARALLEL_MIN_ELEMENTS else 1
+    for blk in prange(n_blk, num_threads=nt, schedule="static"):
+        j0 = blk * 64
+        j1 = j0 + 64 if j0 + 64 < n_cols else n_cols
+        for j in range(j0, j1):
+            out[j] = 0
+        for r in range(n_rows):
+            for j in range(j0, j1):
+                out[j] = out[j] + a[r * n_cols + j]
+
+
+# ------------------------------------------------------------------- CD step
+cdef struct StepConfig:
+    int nv
+    int nh
+    int visible
+    int hidden
+    int n_copies
+    int k
+    bint persistent
+    bint sample_visible
+    bint learn_sigma
+    double learning_rate
+    double momentum
+    double weight_decay
+    double l1
+    double sparsity_target
+    double sparsity_cost
+    double sparsity_decay
+    double sigma_learning_rate
+    double min_sigma
+    uint64_t seed
+    int n_threads
+
+
+cdef void _cd_step(const StepConfig *cfg, int n_pos, int n_neg,
+                   floating *W, floating *b, floating *c, floating *sigma,
+                   floating *mW, floating *mb, floating *mc, floating *mz,
+                   floating *chains, floating *q,
+                   floating *vstack, floating *hstack, floating *hsample,
+                   floating *scratch, floating *bias_vis, floating *col_a, floating *col_b,
+                   floating *hcol_a, floating *hcol_b, floating *pen_buf,
+                   uint32_t step) noexcept nogil:
+    """One CD-k / PCD-k update; ``vstack[:n_pos]`` holds the (scaled) data rows."""
+    cdef int nv = cfg.nv, nh = cfg.nh, nt = cfg.n_threads
+    cdef int n_tot = n_pos + n_neg
+    cdef int t, i, j
+    cdef bint gauss = cfg.visible == VIS_GAUSSIAN
+    cdef floating wp = 1.0 / n_pos, wn = 1.0 / n_neg
+    cdef floating lr = cfg.learning_rate, mom = cfg.momentum
+    cdef floating *vneg = vstack + <Py_ssize_t>n_pos * nv
+    cdef floating *hneg = hstack + <Py_ssize_t>n_pos * nh
+    cdef floating *chain = chains if cfg.persistent else hsample
+    cdef floating *hsample_out
+    cdef floating d, pen, g, w, zi, si
+
+    # visible bias in the space the chain runs in: b, or b / sigma for Gaussian units
+    for i in range(nv):
+        bias_vis[i] = b[i] / sigma[i] if gauss else b[i]
+
+    # positive phase: hidden means of the data (weighted 1/n_pos), the chain's start
+    gemm(False, True, n_pos, nh, nv, <floating>1, vstack, nv, W, nv, <floating>0, hstack, nh)
+    _hidden_pass(n_pos, nh, hstack, c, cfg.hidden, cfg.n_copies, wp, hstack,
+                 NULL if cfg.persistent else hsample, cfg.seed, stream_hidden(0, 0), step, nt)
+
+    # negative phase: k Gibbs steps; the last hidden means go in weighted -1/n_neg
+    for t in range(1, cfg.k + 1):
+        gemm(False, False, n_neg, nv, nh, <floating>1, chain, nh, W, nv, <floating>0, vneg, nv)
+        _visible_pass(n_neg, nv, vneg, bias_vis, <floating *>NULL, cfg.visible,
+                      t < cfg.k or cfg.sample_visible, cfg.seed, stream_visible(t, 0), step, nt)
+        gemm(False, True, n_neg, nh, nv, <floating>1, vneg, nv, W, nv, <floating>0, hneg, nh)
+        hsample_out = chain if (t < cfg.k or cfg.persistent) else NULL
+        _hidden_pass(n_neg, nh, hneg, c, cfg.hidden, cfg.n_copies, -wn,
+                     hneg if t == cfg.k else NULL, hsample_out, cfg.seed,
+                     stream_hidden(t, 0), step, nt)
+
+    # bias statistics: column sums of each half (deterministic order)
+    _colsum(n_pos, nv, vstack, col_a, nt)
+    _colsum(n_neg, nv, vneg, col_b, nt)
+    _colsum(n_pos, nh, hstack, hcol_a, nt)
+    _colsum(n_neg, nh, hneg, hcol_b, nt)
+
+    if cfg.learn_sigma:
+        # d(-E)/dz_i, z = log sigma^2: (vt - b/s)^2 / 2 - vt (h W)_i / 2, with the
+        # signed weights already in hstack
+        gemm(False, False, n_tot, nv, nh, <floating>1, hstack, nh, W, nv, <floating>0, scratch, nv)
+        for i in range(nv):
+            g = 0
+            for j in range(n_tot):
+                d = vstack[<Py_ssize_t>j * nv + i] - bias_vis[i]
+                w = wp if j < n_pos else -wn
+                g = g + 0.5 * (w * d * d - vstack[<Py_ssize_t>j * nv + i] * scratch[<Py_ssize_t>j * nv + i])
+            mz[i] = mom * mz[i] + <floating>cfg.sigma_learning_rate * g
+
+    # weight gradient straight into the momentum buffer: mW = mom mW + lr hstack^T vstack
+    gemm(True, False, nh, nv, n_tot, lr, hstack, nh, vstack, nv, mom, mW, nv)
+
+    # sparsity: running mean q of the positive hidden means, penalty on c and W
+    for j in range(nh):
+        if cfg.sparsity_cost > 0:
+            d = cfg.sparsity_decay
+            q[j] = d * q[j] + (1 - d) * hcol_a[j]
+            pen_buf[j] = <floating>cfg.sparsity_cost * (<floating>cfg.sparsity_target - q[j])
+        else:
+            pen_buf[j] = 0
+    _update_weights(nh, nv, W, mW, pen_buf, col_a, wp, lr, <floating>cfg.weight_decay,
+                    <floating>cfg.l1, nt)
+
+    for i in range(nv):
+        g = col_a[i] * wp - col_b[i] * wn
+        if gauss:
+            g = g / sigma[i]
+        mb[i] = mom * mb[i] + lr * g
+        b[i] = b[i] + mb[i]
+    for j in range(nh):
+        # hcol_a / hcol_b are column sums of rows already weighted +1/n_pos, -1/n_neg
+        mc[j] = mom * mc[j] + lr * (hcol_a[j] + hcol_b[j] + pen_buf[j])
+        c[j] = c[j] + mc[j]
+    if cfg.learn_sigma:
+        for i in range(nv):
+            zi = 2 * log(sigma[i]) + mz[i]
+            si = exp(zi / 2)
+            sigma[i] = si if si > cfg.min_sigma else cfg.min_sigma
+
+
+cdef void _update_weights(int nh, int nv, floating *W, floating *mW, const floating *pen,
+                          const floating *vsum_pos, floating wp, floating lr, floating l2,
+                          floating l1, int n_threads) noexcept nogil:
+    """mW += lr (pen_j vbar_i - l2 W - l1 sign W); W += mW."""
+    cdef Py_ssize_t j, i
+    cdef floating w, sgn, pj
+    cdef int nt = n_threads if <int64_t>nh * nv >= PARALLEL_MIN_ELEMENTS else 1
+    for j in prange(nh, num_threads=nt, schedule="static"):
+        pj = pen[j] * wp
+        for i in range(nv):
+            w = W[j * nv + i]
+            sgn = (w > 0) - (w < 0)
+            mW[j * nv + i] = mW[j * nv + i] + lr * (pj * vsum_pos[i] - l2 * w - l1 * sgn)
+            W[j * nv + i] = w + mW[j * nv + i]
+
+
+# ----------------------------------------------------------- epoch and API
+cdef void _gather_rows(int n_rows, int nv, const floating[:, :] X, const int64_t *rows,
+                       const floating *inv_sigma, floating *out, int n_threads) noexcept nogil:
+    """out[r] = X[rows[r]] (* 1/sigma): the minibatch, in any input memory order."""
+    cdef Py_ssize_t r, i, src
+    cdef int nt = n_threads if <int64_t>n_rows * nv >= PARALLEL_MIN_ELEMENTS else 1
+    for r in prange(n_rows, num_threads=nt, schedule="static"):
+        src = rows[r]
+        if inv_sigma != NULL:
+            for i in range(nv):
+                out[r * nv + i] = X[src, i] * inv_sigma[i]
+        else:
+            for i in range(nv):
+                out[r * nv + i] = X[src, i]
+
+
+def make_workspace(hyper, int n_visible, int n_hidden, dtype):
+    """Buffers for one fit: made once, reused by every step (no allocation in a step)."""
+    cdef int n_neg = hyper.batch_size
+    n_tot = hyper.batch_size + n_neg
+    return {
+        "vstack": np.empty((n_tot, n_visible), dtype=dtype),
+        "hstack": np.empty((n_tot, n_hidden), dtype=dtype),
+        "hsample": np.empty((hyper.batch_size, n_hidden), dtype=dtype),
+        "scratch": np.empty((n_tot if hyper.learn_sigma else 1, n_visible), dtype=dtype),
+        "vec_v": np.empty((4, n_visible), dtype=dtype),
+        "vec_h": np.empty((3, n_hidden), dtype=dtype),
+    }
+
+
+def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[:, ::1] W,
+                      floating[::1] b, floating[::1] c, floating[::1] sigma,
+                      floating[:, ::1] mW, floating[::1] mb, floating[::1] mc,
+                      floating[::1] mz, floating[:, ::1] chains, floating[::1] q,
+                      floating[:, ::1] vstack, floating[:, ::1] hstack,
+                      floating[:, ::1] hsample, floating[:, ::1] scratch,
+                      floating[:, ::1] vec_v, floating[:, ::1] vec_h,
+                      hyper, uint64_t seed, int n_threads, uint32_t step0):
+    cdef StepConfig cfg = _make_config(hyper, W.shape[1], W.shape[0], seed, n_threads)
+    cdef int batch_size = hyper.batch_size
+    cdef int n = order.shape[0]
+    cdef int start, n_pos, n_neg, i
+    cdef uint32_t step = step0
+    cdef bint gauss = cfg.visible == VIS_GAUSSIAN
+    cdef floating *inv_sigma = &vec_v[3, 0]
+    with nogil:
+        start = 0
+        while start < n:
+            n_pos = batch_size if start + batch_size <= n else n - start
+            n_neg = chains.shape[0] if cfg.persistent else n_pos
+            if gauss:
+                for i in range(cfg.nv):
+                    inv_sigma[i] = 1 / sigma[i]
+            _gather_rows(n_pos, cfg.nv, X, &order[start], inv_sigma if gauss else NULL,
+                         &vstack[0, 0], cfg.n_threads)
+            _cd_step(&cfg, n_pos, n_neg, &W[0, 0], &b[0], &c[0], &sigma[0], &mW[0, 0],
+                     &mb[0], &mc[0], &mz[0], &chains[0, 0], &q[0], &vstack[0, 0],
+                     &hstack[0, 0], &hsample[0, 0], &scratch[0, 0], &vec_v[0, 0],
+                     &vec_v[1, 0], &vec_v[2, 0], &vec_h[0, 0], &vec_h[1, 0], &vec_h[2, 0],
+                     step)
+            step += 1
+            start += batch_size
+    return step - step0
+
+
+cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed, int n_threads) except *:
+    cdef StepConfig cfg
+    cfg.nv = nv
+    cfg.nh = nh
+    cfg.visible = hyper.visible
+    cfg.hidden = hyper.hidden
+    cfg.n_copies = hyper.n_copies
+    cfg.k = hyper.k
+    cfg.persistent = hyper.persistent
+    cfg.sample_visible = hyper.sample_visible
+    cfg.learn_sigma = hyper.learn_sigma
+    cfg.learning_rate = hyper.learning_rate
+    cfg.momentum = hyper.momentum
+    cfg.weight_decay = hyper.weight_decay
+    cfg.l1 = hyper.l1
+    cfg.sparsity_target = hyper.sparsity_target
+    cfg.sparsity_cost = hyper.sparsity_cost
+    cfg.sparsity_decay = hyper.sparsity_decay
+    cfg.sigma_learning_rate = hyper.sigma_learning_rate
+    cfg.min_sigma = hyper.min_sigma
+    cfg.seed = seed
+    cfg.n_threads = n_threads
+    return cfg
+
+
+def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=None):
+    """One epoch of CD-k / PCD-k over ``X[order]``; updates ``state`` in place.
+
+    Same contract as :func:`fastrbm.reference.fit_epoch`; returns the number of updates.
+    ``X`` may have any memory order; it must have the state's dtype.
+    """
+    if workspace is None:
+        workspace = make_workspace(hyper, state.W.shape[1], state.W.shape[0], state.W.dtype)
+    ws = workspace
+    return _fit_epoch_typed(X, order, state.W, state.b, state.c, state.sigma, state.mW,
+                            state.mb, state.mc, state.mz, state.chains, state.q,
+                            ws["vstack"], ws["hstack"], ws["hsample"], ws["scratch"],
+                            ws["vec_v"], ws["vec_h"], hyper, seed, n_threads or 1, step0)
+
+
+def _hidden_typed(const floating[:, ::1] V, const floating[:, ::1] W, const floating[::1] c,
+                   floating[:, ::1] mean_out, floating[:, ::1] sample_out, int hidden,
+                   int n_copies, uint64_t seed, uint32_t stream, uint32_t step, int n_threads):
+    cdef int n = V.shape[0], nv = V.shape[1], nh = W.shape[0]
+    cdef floating *mean_ptr = &mean_out[0, 0] if mean_out is not None else NULL
+    cdef floating *sample_ptr = &sample_out[0, 0] if sample_out is not None else NULL
+    cdef floating *x = mean_ptr
+    cdef floating[:, ::1] tmp
+    if n == 0:
+        return
+    if x == NULL:
+        tmp = np.empty((n, nh), dtype=np.asarray(V).dtype)
+        x = &tmp[0, 0]
+    with nogil:
+        gemm(False, True, n, nh, nv, <floating>1, &V[0, 0], nv, &W[0, 0], nv, <floating>0, x, nh)
+        _hidden_pass(n, nh, x, &c[0], hidden, n_copies, <floating>1, mean_ptr, sample_ptr,
+                     seed, stream, step, n_threads)
+
+
+def hidden_conditional(V, W, c, sigma, int hidden, int n_copies, seed, stream, step,
+                       mean_out=None, sample_out=None, n_threads=None):
+    """Hidden means and/or samples given visible rows ``V`` (data space).
+
+    Twin of :func:`fastrbm.reference.hidden_conditional`; writes into ``mean_out`` /
+    ``sample_out`` (either may be None) and returns them.
+    """
+    Vt = V if sigma is None else np.ascontiguousarray(V / sigma, dtype=V.dtype)
+    _hidden_typed(Vt, W, c, mean_out, sample_out, hidden, n_copies, seed, stream, step,
+                  n_threads or 1)
+    return mean_out, sample_out
+
+
+def _visible_typed(const floating[:, ::1] H, const floating[:, ::1] W, const floating[::1] bias,
+                    floating[::1] scale, floating[:, ::1] out, int visible, bint sample,
+                    uint64_t seed, uint32_t stream, uint32_t step, int n_threads):
+    cdef int n = H.shape[0], nh = H.shape[1], nv = W.shape[1]
+    cdef floating *scale_ptr = &scale[0] if scale is not None else NULL
+    if n == 0:
+        return
+    with nogil:
+        gemm(False, False, n, nv, nh, <floating>1, &H[0, 0], nh, &W[0, 0], nv, <floating>0,
+             &out[0, 0], nv)
+        _visible_pass(n, nv, &out[0, 0], &bias[0], scale_ptr, visible, sample, seed, stream,
+                      step, n_threads)
+
+
+def visible_conditional(H, W, b, sigma, int visible, seed, stream, step, out, sample,
+                        n_threads=None):
+    """Visible means (``sample=False``) or samples given hidden rows, in data space.
+
+    Twin of :func:`fastrbm.reference.visible_conditional`; writes into ``out``.
+    """
+    _visible_typed(H, W, b, sigma, out, visible, sample, seed, stream, step, n_threads or 1)
+    return out
+
+
+def gibbs(V, W, b, c, sigma, int visible, int hidden, int n_copies, int n_steps, seed,
+          step, purpose, sample_last=True, n_threads=None):
+    """``n_steps`` of v -> h -> v from ``V``; twin of :func:`fastrbm.reference.gibbs`."""
+    n, nh = V.shape[0], W.shape[0]
+    H = np.empty((n, nh), dtype=V.dtype)
+    v = np.array(V, dtype=V.dtype, order="C", copy=True)
+    for t in range(1, n_steps + 1):
+        hidden_conditional(v, W, c, sigma, hidden, n_copies, seed,
+                           stream_hidden(t, purpose), step, None, H, n_threads)
+        visible_conditional(H, W, b, sigma, visible, seed, stream_visible(t, purpose), step,
+                            v, t < n_steps or sample_last, n_threads)
+    return v
+
+
+def _free_energy_typed(const floating[:, ::1] V, const floating[:, ::1] W,
+                        const floating[::1] b, const floating[::1] c, floating[::1] sigma,
+                        int visible, int hidden, int n_copies, double[::1] out,
+                        int n_threads):
+    cdef int n = V.shape[0], nv = V.shape[1], nh = W.shape[0]
+    cdef floating[:, ::1] X = np.empty((n, nh), dtype=np.asarray(V).dtype)
+    cdef Py_ssize_t r
+    cdef int nt = n_threads if <int64_t>n * nh >= PARALLEL_MIN_ELEMENTS else 1
+    if n == 0:
+        return
+    with nogil:
+        gemm(False, True, n, nh, nv, <floating>1, &V[0, 0], nv, &W[0, 0], nv, <floating>0,
+             &X[0, 0], nh)
+        for r in prange(n, num_threads=nt, schedule="static"):
+            out[r] = _free_energy_row(&V[0, 0] + r * nv, &X[0, 0] + r * nh, &b[0], &c[0],
+                                      &sigma[0] if sigma is not None else NULL, nv, nh,
+                                      visible, hidden, n_copies)
+
+
+cdef inline double _free_energy_row(const floating *vt, const floating *x, const floating *b,
+                                    const floating *c, const floating *sigma, int nv, int nh,
+                                    int visible, int hidden, int n_copies) noexcept nogil:
+    """F(v) for one row; ``vt`` is v / sigma for Gaussian units, ``x`` lacks the bias."""
+    cdef double vis = 0, hid = 0, xj, d
+    cdef int i, j, k
+    if visible == VIS_BERNOULLI:
+        for i in range(nv):
+            vis -= <double>vt[i] * b[i]
+    else:
+        for i in range(nv):
+            d = vt[i] - <double>b[i] / sigma[i]
+            vis += 0.5 * d * d
+    for j in range(nh):
+        xj = <double>(x[j] + c[j])
+        if hidden == HID_BERNOULLI:
+            hid += softplus(xj)
+        elif hidden == HID_STEPPED:
+            for k in range(1, n_copies + 1):
+                hid += softplus(xj - (k - 0.5))
+        else:
+            hid += nrelu_phi(xj, NRELU_CUTOFF)
+    return vis - hid
+
+
+
+
+
+def free_energy(V, W, b, c, sigma, int visible, int hidden, int n_copies=1, n_threads=None):
+    """F(v) per row as float64; twin of :func:`fastrbm.reference.free_energy`."""
+    Vt = V if sigma is None else np.ascontiguousarray(V / sigma, dtype=V.dtype)
+    out = np.empty(V.shape[0], dtype=np.float64)
+    _free_energy_typed(Vt, W, b, c, sigma, visible, hidden, n_copies, out, n_threads or 1)
+    return out

@@ -1,0 +1,78 @@
+"""Training state and hyper-parameters handed to a backend's ``fit_epoch``.
+
+Both backends (:mod:`fastrbm._kernels` and :mod:`fastrbm.reference`) update a
+:class:`TrainState` in place, so an estimator can switch backends between epochs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+
+@dataclass
+class Hyper:
+    """Everything a training step needs besides the parameters (plain Python scalars)."""
+
+    visible: int
+    hidden: int
+    n_copies: int
+    k: int
+    persistent: bool
+    batch_size: int
+    learning_rate: float
+    momentum: float
+    weight_decay: float
+    l1: float
+    sparsity_target: float
+    sparsity_cost: float
+    sparsity_decay: float
+    learn_sigma: bool
+    sigma_learning_rate: float
+    min_sigma: float
+    sample_visible: bool
+
+
+@dataclass
+class TrainState:
+    """Parameters, momentum buffers and persistent chains (all C-contiguous, one dtype).
+
+    ``W`` has shape (n_hidden, n_visible) and is the estimator's ``components_``.
+    ``chains`` holds the PCD chains' hidden states (batch_size, n_hidden).
+    ``q`` is the running estimate of the hidden means used by the sparsity penalty.
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    sigma: np.ndarray
+    mW: np.ndarray
+    mb: np.ndarray
+    mc: np.ndarray
+    mz: np.ndarray
+    chains: np.ndarray
+    q: np.ndarray
+
+    @classmethod
+    def zeros_like_params(cls, W, b, c, sigma, n_chains, sparsity_target=0.0):
+        """A state around existing parameters with zero momentum and zero chains."""
+        dt = W.dtype
+        return cls(
+            W=W, b=b, c=c, sigma=sigma,
+            mW=np.zeros_like(W), mb=np.zeros_like(b), mc=np.zeros_like(c),
+            mz=np.zeros_like(sigma), chains=np.zeros((n_chains, W.shape[0]), dtype=dt),
+            q=np.full(W.shape[0], sparsity_target, dtype=dt),
+        )
+
+    def copy(self) -> "TrainState":
+        """A deep copy (used to roll back an epoch that diverged)."""
+        return TrainState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+
+    def restore(self, other: "TrainState") -> None:
+        """Copy ``other``'s values into this state's arrays (keeps array identity)."""
+        for f in fields(self):
+            getattr(self, f.name)[...] = getattr(other, f.name)
+
+    def is_finite(self) -> bool:
+        """True when every parameter is finite."""
+        return all(np.isfinite(a).all() for a in (self.W, self.b, self.c, self.sigma))
