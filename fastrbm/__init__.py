@@ -1,0 +1,8 @@
+"""fastrbm: Restricted Boltzmann Machines and Deep Belief Nets, fast on the CPU."""
+__version__ = "0.1.0"
+
+from ._config import show_config
+from .rbm import RBM, BernoulliRBM, DivergenceError, GaussianRBM
+
+__all__ = ["RBM", "BernoulliRBM", "GaussianRBM", "DivergenceError", "show_config",
+           "__version__"]

@@ -574,3 +574,18 @@ def free_energy(V, W, b, c, sigma, int visible, int hidden, int n_copies=1, n_th
     out = np.empty(V.shape[0], dtype=np.float64)
     _free_energy_typed(Vt, W, b, c, sigma, visible, hidden, n_copies, out, n_threads or 1)
     return out
+
+
+def _fill_normals_typed(floating[::1] out, uint64_t seed, uint32_t stream, uint32_t step):
+    cdef Py_ssize_t i, n = out.shape[0]
+    cdef frbm_stream st
+    with nogil:
+        frbm_stream_init(&st, seed, stream, step)
+        for i in range(n):
+            out[i] = <floating>frbm_normal(&st, i)
+
+
+def fill_normals(out, seed, stream, step):
+    """Fill a C-contiguous array with the normals of :func:`fastrbm.reference.normals`."""
+    _fill_normals_typed(out.reshape(-1), seed, stream, step)
+    return out

@@ -1,0 +1,132 @@
+"""Input checks shared by the estimators: clear errors that name the argument.
+
+Nothing here changes a model; estimators validate everything before touching state.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+#: BLAS takes 32-bit ints: no dimension (nor leading dimension) may exceed this.
+BLAS_INT_MAX = 2**31 - 1
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def resolve_dtype(dtype, argument: str = "dtype"):
+    """``'float32'``/``'float64'`` (or the NumPy types) -> np.dtype; None stays None."""
+    if dtype is None:
+        return None
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{argument} must be 'float32' or 'float64'; got {dtype!r}") from None
+    if dt not in _FLOAT_DTYPES:
+        raise ValueError(f"{argument} must be 'float32' or 'float64'; got {dtype!r}")
+    return dt
+
+
+def check_data(X, name: str = "X", *, dtype=None, n_features=None, bernoulli=False,
+               estimator: str = "RBM") -> np.ndarray:
+    """Validate a 2-D data matrix and return it as a float array of ``dtype``.
+
+    * scipy.sparse matrices are densified (fastrbm's kernels are dense).
+    * bool and integer inputs are converted exactly; integers too large for the
+      target float type are refused instead of being rounded.
+    * Non-contiguous and read-only arrays are accepted as they are when no conversion
+      is needed (the kernels read any strides and never write to inputs).
+    * ``dtype`` None keeps float32/float64 and turns everything else into float64.
+    """
+    try:
+        import scipy.sparse as sp
+
+        if sp.issparse(X):
+            X = X.toarray()
+    except ImportError:  # pragma: no cover - scipy is a dependency
+        pass
+    if X is None:
+        raise TypeError(f"{name} must be an array-like of numbers; got None")
+    if not hasattr(X, "dtype"):
+        try:
+            X = np.asarray(X)
+        except Exception as exc:  # noqa: BLE001 - anything unconvertible
+            raise TypeError(f"{name} must be an array-like of numbers: {exc}") from None
+    X = np.asarray(X)
+    kind = X.dtype.kind
+    if kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array (n_samples, n_features); got {X.ndim}-D with shape "
+            f"{X.shape}. Reshape 1-D data with x.reshape(1, -1) for one sample.")
+    if X.shape[0] < 1:
+        raise ValueError(f"{name} has 0 samples; at least 1 is required")
+    if X.shape[1] < 1:
+        raise ValueError(f"{name} has 0 features; at least 1 is required")
+    if max(X.shape) > BLAS_INT_MAX or X.size > BLAS_INT_MAX * 8:
+        raise ValueError(f"{name} is too large for 32-bit BLAS: shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {estimator} is expecting {n_features} "
+            f"features as input")
+    target = dtype if dtype is not None else (X.dtype if X.dtype in _FLOAT_DTYPES else np.dtype(np.float64))
+    if kind in "iu":
+        limit = 2**24 if target == np.float32 else 2**53
+        if X.size and np.abs(X).max() > limit:
+            raise ValueError(
+                f"{name} holds integers beyond {limit}, which {target} cannot represent "
+                f"exactly; convert {name} yourself if rounding is acceptable")
+    X = X.astype(target, copy=False)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    if bernoulli and X.size and (X.min() < 0 or X.max() > 1):
+        raise ValueError(
+            f"{name} must lie in [0, 1] for Bernoulli visible units; got values in "
+            f"[{X.min():g}, {X.max():g}] (use visible='gaussian' for real-valued data)")
+    return X
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    """An int >= minimum (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= {minimum}; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
+    if value > BLAS_INT_MAX:
+        raise ValueError(f"{name}={value} exceeds what 32-bit BLAS can index")
+    return int(value)
+
+
+def check_float(value, name: str, *, low=None, high=None, low_open=False) -> float:
+    """A finite real number in [low, high] (or (low, high] when ``low_open``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+    if low is not None and (v < low or (low_open and v == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}; got {value!r}")
+    if high is not None and v > high:
+        raise ValueError(f"{name} must be <= {high}; got {value!r}")
+    return v
+
+
+def seed_from(random_state) -> int:
+    """A 64-bit seed for the counter-based generator from a scikit-learn random_state.
+
+    None draws fresh entropy; an int is used as it is (it must fit in 64 bits);
+    a ``RandomState``/``Generator`` gives one draw.
+    """
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    if isinstance(random_state, (np.random.RandomState,)):
+        return int(random_state.randint(0, 2**63 - 1, dtype=np.int64))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63 - 1, dtype=np.int64))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if not 0 <= int(random_state) < 2**64:
+            raise ValueError(f"random_state must be in [0, 2**64); got {random_state!r}")
+        return int(random_state)
+    raise TypeError(
+        f"random_state must be None, an int, a numpy RandomState or Generator; got {random_state!r}")

@@ -1,0 +1,587 @@
+"""Restricted Boltzmann Machine estimators in the scikit-learn style.
+
+:class:`RBM` is the general model (Bernoulli or Gaussian visible units; Bernoulli,
+stepped-sigmoid or NReLU hidden units; CD-k or PCD-k); :class:`BernoulliRBM` is a
+drop-in for ``sklearn.neural_network.BernoulliRBM``; :class:`GaussianRBM` has defaults
+for standardised real-valued data. Training runs one compiled call per epoch.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+from . import streams
+from ._backend import get_backend
+from ._estimator import EstimatorMixin
+from ._threads import blas_threads, resolve_n_threads
+from ._validation import (check_data, check_float, check_positive_int, resolve_dtype,
+                          seed_from)
+from .state import Hyper, TrainState
+from .units import hidden_code, visible_code
+
+ArrayLike = Union[np.ndarray, "list"]
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced non-finite parameters; the model keeps its last good values."""
+
+
+class RBM(EstimatorMixin):
+    """Restricted Boltzmann Machine trained by contrastive divergence.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of hidden units.
+    visible : {'bernoulli', 'gaussian'}, default='bernoulli'
+        Visible unit type. Gaussian units model real-valued data: standardise it
+        (zero mean, unit variance per feature) and keep ``sigma=1``, or learn sigma.
+    hidden : {'bernoulli', 'stepped', 'nrelu'}, default='bernoulli'
+        Hidden unit type: binary; stepped sigmoid (``n_copies`` tied binary copies with
+        bias offsets -0.5, -1.5, ...; sampled exactly); or noisy rectified linear,
+        ``max(0, x + sqrt(sigmoid(x)) * eps)``.
+    n_copies : int, default=10
+        Number of tied copies of a stepped sigmoid unit.
+    k : int, default=1
+        Gibbs steps per update (CD-k / PCD-k).
+    persistent : bool, default=False
+        Persistent CD: the negative chains (``batch_size`` of them) carry over between
+        updates instead of restarting at the data.
+    learning_rate : float or None, default=None
+        Step size on the minibatch-mean gradient. None: 0.1 for Bernoulli visible
+        units, 0.005 for Gaussian ones (the practical guide's one to two orders smaller).
+    momentum : float, default=0.5
+        ``m = momentum * m + learning_rate * gradient``; parameters move by ``m``.
+    weight_decay : float, default=0.0
+        L2 penalty on the weights (not the biases).
+    l1 : float, default=0.0
+        L1 penalty on the weights.
+    sparsity_target, sparsity_cost, sparsity_decay : float, default=0.1, 0.0, 0.95
+        Sparsity: a running mean ``q`` of each hidden unit's activation is pulled
+        toward the target with this cost (off when the cost is 0).
+    sigma : float, default=1.0
+        Initial (and, without ``learn_sigma``, fixed) standard deviation of Gaussian
+        visible units.
+    learn_sigma : bool, default=False
+        Learn a per-unit sigma through z = log sigma^2, with its own learning rate and
+        a floor ``min_sigma`` (learning tight variances is unstable).
+    sigma_learning_rate : float or None, default=None
+        Learning rate of z; None: a tenth of the learning rate.
+    min_sigma : float, default=0.1
+        Floor on the learned sigma.
+    sample_visible : bool or None, default=None
+        Whether the last visible state of the chain (the reconstruction used in the
+        negative statistics) is sampled or its mean. None: sample for Bernoulli units
+        (as scikit-learn), the mean for Gaussian ones (noise-free reconstructions give a
+        lower-variance gradient; the practical guide's advice). Chains always sample.
+    batch_size : int, default=100
+    n_iter : int, default=10
+        Epochs made by :meth:`fit`.
+    init_scale : float, default=0.01
+        Weights start as N(0, init_scale^2); biases at 0.
+    dtype : {'float32', 'float64'} or None, default='float32'
+        Precision of the parameters and the computation; None follows the data
+        (float32 stays float32, anything else becomes float64).
+    n_threads : int or None, default=None
+        Threads for the elementwise passes and BLAS; None uses every core the process
+        may run on (and leaves BLAS as it is configured).
+    random_state : None, int, RandomState or Generator
+        Seed of the counter-based generator: the same seed gives bitwise identical
+        models for the same ``n_threads`` and the same random draws for any.
+    verbose : int, default=0
+        Print one line per epoch (epoch, reconstruction error, seconds).
+    backend : {'cython', 'numpy'}, default='cython'
+        'numpy' runs the same algorithm through :mod:`fastrbm.reference`.
+
+    Attributes
+    ----------
+    components_ : ndarray (n_components, n_features)
+        Weights ``W`` (hidden x visible).
+    intercept_hidden_ : ndarray (n_components,)
+    intercept_visible_ : ndarray (n_features,)
+    sigma_ : ndarray (n_features,)
+        Standard deviations of the visible units (ones for Bernoulli units).
+    n_features_in_ : int
+    n_iter_ : int
+        Epochs trained so far.
+    """
+
+    _default_batch_size = 100
+
+    def __init__(self, n_components: int = 256, *, visible: str = "bernoulli",
+                 hidden: str = "bernoulli", n_copies: int = 10, k: int = 1,
+                 persistent: bool = False, learning_rate: Optional[float] = None,
+                 momentum: float = 0.5, weight_decay: float = 0.0, l1: float = 0.0,
+                 sparsity_target: float = 0.1, sparsity_cost: float = 0.0,
+                 sparsity_decay: float = 0.95, sigma: float = 1.0, learn_sigma: bool = False,
+                 sigma_learning_rate: Optional[float] = None, min_sigma: float = 0.1,
+                 sample_visible: Optional[bool] = None, batch_size: int = 100,
+                 n_iter: int = 10, init_scale: float = 0.01, dtype="float32",
+                 n_threads: Optional[int] = None, random_state=None, verbose: int = 0,
+                 backend: str = "cython"):
+        self.n_components = n_components
+        self.visible = visible
+        self.hidden = hidden
+        self.n_copies = n_copies
+        self.k = k
+        self.persistent = persistent
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.l1 = l1
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.sparsity_decay = sparsity_decay
+        self.sigma = sigma
+        self.learn_sigma = learn_sigma
+        self.sigma_learning_rate = sigma_learning_rate
+        self.min_sigma = min_sigma
+        self.sample_visible = sample_visible
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.init_scale = init_scale
+        self.dtype = dtype
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+        self.backend = backend
+
+    # ------------------------------------------------------------ settings
+    def _hyper(self) -> Hyper:
+        """Validate every hyper-parameter; raises before any state is touched."""
+        vis = visible_code(self.visible)
+        hid = hidden_code(self.hidden)
+        gauss = vis == 1
+        lr = self.learning_rate
+        if lr is None:
+            lr = 0.005 if gauss else 0.1
+        lr = check_float(lr, "learning_rate", low=0.0, low_open=True)
+        slr = self.sigma_learning_rate
+        slr = lr / 10 if slr is None else check_float(slr, "sigma_learning_rate", low=0.0)
+        for flag in ("persistent", "learn_sigma"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise TypeError(f"{flag} must be a bool; got {getattr(self, flag)!r}")
+        if self.learn_sigma and not gauss:
+            raise ValueError("learn_sigma=True needs visible='gaussian'")
+        sample_visible = self.sample_visible
+        if sample_visible is None:
+            sample_visible = not gauss
+        elif not isinstance(sample_visible, (bool, np.bool_)):
+            raise TypeError(f"sample_visible must be None or a bool; got {sample_visible!r}")
+        check_float(self.sigma, "sigma", low=0.0, low_open=True)
+        return Hyper(
+            visible=vis, hidden=hid,
+            n_copies=check_positive_int(self.n_copies, "n_copies"),
+            k=check_positive_int(self.k, "k"),
+            persistent=bool(self.persistent),
+            batch_size=check_positive_int(self.batch_size, "batch_size"),
+            learning_rate=lr,
+            momentum=check_float(self.momentum, "momentum", low=0.0, high=1.0),
+            weight_decay=check_float(self.weight_decay, "weight_decay", low=0.0),
+            l1=check_float(self.l1, "l1", low=0.0),
+            sparsity_target=check_float(self.sparsity_target, "sparsity_target", low=0.0),
+            sparsity_cost=check_float(self.sparsity_cost, "sparsity_cost", low=0.0),
+            sparsity_decay=check_float(self.sparsity_decay, "sparsity_decay", low=0.0, high=1.0),
+            learn_sigma=bool(self.learn_sigma),
+            sigma_learning_rate=slr,
+            min_sigma=check_float(self.min_sigma, "min_sigma", low=0.0, low_open=True),
+            sample_visible=bool(sample_visible),
+        )
+
+    def _check_settings(self):
+        """Validate the settings every method shares; returns (hyper, backend, n_threads)."""
+        hyper = self._hyper()
+        check_positive_int(self.n_components, "n_components")
+        check_positive_int(self.n_iter, "n_iter", minimum=0)
+        check_float(self.init_scale, "init_scale", low=0.0)
+        resolve_dtype(self.dtype)
+        backend = get_backend(self.backend)
+        n_threads = resolve_n_threads(self.n_threads)
+        if not isinstance(self.verbose, (int, np.integer, bool)):
+            raise TypeError(f"verbose must be an int; got {self.verbose!r}")
+        return hyper, backend, n_threads
+
+    @property
+    def _is_gaussian(self) -> bool:
+        return visible_code(self.visible) == 1
+
+    def _sigma_arg(self):
+        return self.sigma_ if self._is_gaussian else None
+
+    def _check_X(self, X, name="X", fitted=True):
+        dtype = self.components_.dtype if fitted else resolve_dtype(self.dtype)
+        return check_data(
+            X, name, dtype=dtype,
+            n_features=self.n_features_in_ if fitted else None,
+            bernoulli=not self._is_gaussian, estimator=type(self).__name__)
+
+    def _check_fitted(self):
+        if not hasattr(self, "components_"):
+            try:
+                from sklearn.exceptions import NotFittedError
+            except ImportError:  # pragma: no cover - scikit-learn is optional
+                NotFittedError = AttributeError  # noqa: N806
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                f"appropriate arguments before using this estimator.")
+
+    # ------------------------------------------------------------ training
+    def _initialise(self, X, hyper, backend):
+        """Fresh parameters for data ``X`` (already validated)."""
+        dt = X.dtype
+        nv, nh = X.shape[1], int(self.n_components)
+        self._seed = seed_from(self.random_state)
+        W = backend.normals((nh, nv), dt, self._seed, streams.PURPOSE_INIT, 0)
+        W *= dt.type(self.init_scale)
+        self.components_ = W
+        self.intercept_hidden_ = np.zeros(nh, dtype=dt)
+        self.intercept_visible_ = np.zeros(nv, dtype=dt)
+        self.sigma_ = np.full(nv, self.sigma if hyper.visible == 1 else 1.0, dtype=dt)
+        self.n_features_in_ = nv
+        self.n_iter_ = 0
+        self._n_updates = 0
+        self._n_sample_calls = 0
+        self._state = None
+
+    def _train_state(self, hyper) -> TrainState:
+        """The TrainState around the current parameters (momentum etc. kept across calls)."""
+        dt = self.components_.dtype
+        params = []
+        for name in ("components_", "intercept_visible_", "intercept_hidden_", "sigma_"):
+            a = np.ascontiguousarray(getattr(self, name), dtype=dt)
+            if not a.flags.writeable:
+                a = a.copy()
+            setattr(self, name, a)
+            params.append(a)
+        st = self._state
+        if st is None or st.chains.shape[0] != hyper.batch_size or st.W.shape != params[0].shape:
+            st = TrainState.zeros_like_params(*params, n_chains=hyper.batch_size,
+                                              sparsity_target=hyper.sparsity_target)
+        else:
+            st.W, st.b, st.c, st.sigma = params
+        self._state = st
+        return st
+
+    def fit(self, X, y=None, *, callback: Optional[Callable] = None):
+        """Train a fresh model for ``n_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix (n_samples, n_features)
+        y : ignored
+        callback : callable, optional
+            Called as ``callback(model, epoch_info)`` after every epoch, where
+            ``epoch_info`` is a dict with ``epoch``, ``seconds`` and
+            ``reconstruction_error`` (None unless ``verbose``); returning ``False``
+            stops training early.
+
+        Returns
+        -------
+        self
+        """
+        hyper, backend, n_threads = self._check_settings()
+        X = check_data(X, "X", dtype=resolve_dtype(self.dtype),
+                       bernoulli=hyper.visible == 0, estimator=type(self).__name__)
+        self._initialise(X, hyper, backend)
+        return self._train(X, hyper, backend, n_threads, int(self.n_iter), callback)
+
+    def partial_fit(self, X, y=None):
+        """One epoch over ``X`` in minibatches (one update when ``X`` is one batch).
+
+        Initialises the model on the first call. Parameters, momentum and persistent
+        chains carry over between calls.
+        """
+        hyper, backend, n_threads = self._check_settings()
+        fitted = hasattr(self, "components_")
+        X = self._check_X(X, fitted=fitted) if fitted else check_data(
+            X, "X", dtype=resolve_dtype(self.dtype), bernoulli=hyper.visible == 0,
+            estimator=type(self).__name__)
+        if not fitted:
+            self._initialise(X, hyper, backend)
+        return self._train(X, hyper, backend, n_threads, 1, None)
+
+    def _epoch_order(self, n: int) -> np.ndarray:
+        """The shuffled row order of the next epoch: a function of (seed, epoch)."""
+        rng = np.random.default_rng([self._seed, self.n_iter_, streams.PURPOSE_TRAIN])
+        return rng.permutation(n).astype(np.int64)
+
+    def _train(self, X, hyper, backend, n_threads, n_epochs, callback):
+        state = self._train_state(hyper)
+        workspace = backend.make_workspace(hyper, X.shape[1], state.W.shape[0], X.dtype)
+        with blas_threads(self.n_threads):
+            for _ in range(n_epochs):
+                epoch = self.n_iter_ + 1
+                order = self._epoch_order(X.shape[0])
+                last_good = state.copy()
+                t0 = time.perf_counter()
+                n_updates = backend.fit_epoch(state, hyper, X, order, self._seed,
+                                              self._n_updates % 2**32, n_threads, workspace)
+                seconds = time.perf_counter() - t0
+                if not state.is_finite():
+                    state.restore(last_good)
+                    raise DivergenceError(
+                        f"{type(self).__name__} diverged in epoch {epoch}: parameters became "
+                        f"non-finite. The parameters of the end of epoch {epoch - 1} are kept; "
+                        f"lower learning_rate (now {hyper.learning_rate:g})"
+                        + (" or sigma_learning_rate" if hyper.learn_sigma else "") + ".")
+                self._n_updates += n_updates
+                self.n_iter_ = epoch
+                info = {"epoch": epoch, "seconds": seconds, "reconstruction_error": None}
+                if self.verbose:
+                    info["reconstruction_error"] = self.reconstruction_error(X)
+                    print(f"[{type(self).__name__}] epoch {epoch:4d}  reconstruction error "
+                          f"{info['reconstruction_error']:.5f}  {seconds:.3f} s",
+                          file=sys.stdout, flush=True)
+                if callback is not None and callback(self, info) is False:
+                    break
+        return self
+
+    # ------------------------------------------------------------ inference
+    def _run(self, fn, *args):
+        with blas_threads(self.n_threads):
+            return fn(*args)
+
+    def transform(self, X) -> np.ndarray:
+        """Hidden means E[h | v] (n_samples, n_components)."""
+        self._check_fitted()
+        hyper, backend, n_threads = self._check_settings()
+        X = self._check_X(X)
+        return self._run(backend.hidden_mean, X, self.components_, self.intercept_hidden_,
+                         self._sigma_arg(), hyper.hidden, hyper.n_copies, n_threads)
+
+    def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
+        """``fit(X)`` then ``transform(X)``."""
+        return self.fit(X, y, **fit_params).transform(X)
+
+    def inverse_transform(self, H) -> np.ndarray:
+        """Visible means E[v | h] for hidden states ``H`` (n_samples, n_components)."""
+        self._check_fitted()
+        hyper, backend, n_threads = self._check_settings()
+        H = check_data(H, "H", dtype=self.components_.dtype, n_features=self.n_components,
+                       estimator=type(self).__name__)
+        return self._run(backend.visible_mean, H, self.components_, self.intercept_visible_,
+                         self._sigma_arg(), hyper.visible, n_threads)
+
+    def _next_sample_step(self) -> int:
+        step = self._n_sample_calls % 2**32
+        self._n_sample_calls += 1
+        return step
+
+    def gibbs(self, v, n_steps: int = 1) -> np.ndarray:
+        """Run ``n_steps`` of block Gibbs sampling v -> h -> v from ``v``.
+
+        Returns the final visible sample. Successive calls draw fresh random numbers
+        (each call advances a counter); the sequence is fixed by ``random_state``.
+        """
+        self._check_fitted()
+        hyper, backend, n_threads = self._check_settings()
+        n_steps = check_positive_int(n_steps, "n_steps")
+        v = self._check_X(v, "v")
+        step = self._next_sample_step()
+        return self._run(backend.gibbs, v, self.components_, self.intercept_visible_,
+                         self.intercept_hidden_, self._sigma_arg(), hyper.visible, hyper.hidden,
+                         hyper.n_copies, n_steps, self._seed, step, streams.PURPOSE_GIBBS, True,
+                         n_threads)
+
+    def sample(self, n_samples: int = 1, n_steps: int = 1000, *,
+               return_mean: bool = False) -> np.ndarray:
+        """Draw ``n_samples`` visible vectors by ``n_steps`` of Gibbs sampling.
+
+        Chains start from uniform random binary vectors (Bernoulli) or from
+        N(b, sigma^2) (Gaussian). ``return_mean`` returns the final visible means
+        instead of samples (smoother images).
+        """
+        self._check_fitted()
+        hyper, backend, n_threads = self._check_settings()
+        n_samples = check_positive_int(n_samples, "n_samples")
+        n_steps = check_positive_int(n_steps, "n_steps")
+        dt = self.components_.dtype
+        step = self._next_sample_step()
+        shape = (n_samples, self.n_features_in_)
+        if hyper.visible == 0:
+            from .reference import uniforms
+            v0 = (uniforms(self._seed, streams.PURPOSE_GIBBS, step, shape, dt) < 0.5).astype(dt)
+        else:
+            v0 = self.intercept_visible_ + self.sigma_ * backend.normals(
+                shape, dt, self._seed, streams.PURPOSE_GIBBS, step)
+            v0 = v0.astype(dt)
+        return self._run(backend.gibbs, v0, self.components_, self.intercept_visible_,
+                         self.intercept_hidden_, self._sigma_arg(), hyper.visible, hyper.hidden,
+                         hyper.n_copies, n_steps, self._seed, step, streams.PURPOSE_GIBBS,
+                         not return_mean, n_threads)
+
+    def free_energy(self, X) -> np.ndarray:
+        """Free energy F(v) = -log sum_h exp(-E(v, h)) of each row (float64)."""
+        self._check_fitted()
+        hyper, backend, n_threads = self._check_settings()
+        X = self._check_X(X)
+        return self._run(backend.free_energy, X, self.components_, self.intercept_visible_,
+                         self.intercept_hidden_, self._sigma_arg(), hyper.visible, hyper.hidden,
+                         hyper.n_copies, n_threads)
+
+    def reconstruction_error(self, X) -> float:
+        """Mean squared error between ``X`` and its deterministic reconstruction.
+
+        The reconstruction is E[v | h = E[h | v]] (hidden means, then visible means),
+        so the figure does not depend on random draws.
+        """
+        H = self.transform(X)
+        X = self._check_X(X)
+        R = self.inverse_transform(H)
+        d = X.astype(np.float64) - R
+        return float(np.mean(d * d))
+
+    def score_samples(self, X) -> np.ndarray:
+        """Pseudo-log-likelihood of each row: sum_i log p(v_i | v_-i), exact.
+
+        Defined for Bernoulli visible units; costs one hidden-layer evaluation per
+        visible unit. (:class:`BernoulliRBM` keeps scikit-learn's one-site estimate.)
+        """
+        self._check_fitted()
+        hyper, backend, n_threads = self._check_settings()
+        if hyper.visible != 0:
+            raise ValueError("score_samples (pseudo-likelihood) needs Bernoulli visible units; "
+                             "use fastrbm.evaluation.log_likelihood for Gaussian ones")
+        X = self._check_X(X)
+        from .reference import pseudo_likelihood
+        return pseudo_likelihood(X, self.components_, self.intercept_visible_,
+                                 self.intercept_hidden_, hyper.hidden, hyper.n_copies)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        dt = resolve_dtype(self.dtype) if _is_valid_dtype(self.dtype) else None
+        tags.transformer_tags.preserves_dtype = (
+            ["float64", "float32"] if dt is None else [dt.name])
+        tags.input_tags.positive_only = visible_code(self.visible) == 0 if isinstance(
+            self.visible, str) and self.visible in ("bernoulli", "gaussian") else False
+        return tags
+
+
+def _is_valid_dtype(dtype) -> bool:
+    try:
+        resolve_dtype(dtype)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+class BernoulliRBM(RBM):
+    """Drop-in for ``sklearn.neural_network.BernoulliRBM`` on fastrbm's kernels.
+
+    Same parameters, defaults and meaning: PCD-1 with ``batch_size`` persistent chains,
+    learning rate applied to the minibatch-mean gradient, no momentum or weight decay,
+    float32 and float64 input preserved. Differences: minibatches are reshuffled every
+    epoch, the last short minibatch weights its negative statistics by the number of
+    chains, and ``partial_fit`` makes one pass over ``X`` in minibatches (a single
+    update when ``X`` has at most ``batch_size`` rows, as in scikit-learn).
+
+    Parameters
+    ----------
+    n_components : int, default=256
+    learning_rate : float, default=0.1
+    batch_size : int, default=10
+    n_iter : int, default=10
+    verbose : int, default=0
+    random_state : None, int, RandomState or Generator
+    n_threads : int or None, default=None
+    backend : {'cython', 'numpy'}, default='cython'
+    """
+
+    def __init__(self, n_components: int = 256, *, learning_rate: float = 0.1,
+                 batch_size: int = 10, n_iter: int = 10, verbose: int = 0,
+                 random_state=None, n_threads: Optional[int] = None,
+                 backend: str = "cython"):
+        # scikit-learn's parameters only; the fixed settings below are class attributes
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.backend = backend
+
+    # fixed settings of scikit-learn's model, read by RBM's methods
+    visible = "bernoulli"
+    hidden = "bernoulli"
+    n_copies = 1
+    k = 1
+    persistent = True
+    momentum = 0.0
+    weight_decay = 0.0
+    l1 = 0.0
+    sparsity_target = 0.1
+    sparsity_cost = 0.0
+    sparsity_decay = 0.95
+    sigma = 1.0
+    learn_sigma = False
+    sigma_learning_rate = None
+    min_sigma = 0.1
+    sample_visible = True
+    init_scale = 0.01
+    dtype = None
+
+    @property
+    def h_samples_(self) -> np.ndarray:
+        """Hidden states of the persistent chains (batch_size, n_components)."""
+        self._check_fitted()
+        if self._state is None:
+            return np.zeros((self.batch_size, self.n_components), dtype=self.components_.dtype)
+        return self._state.chains
+
+    def score_samples(self, X) -> np.ndarray:
+        """scikit-learn's stochastic pseudo-likelihood: one random site per row.
+
+        ``n_features * log sigmoid(F(v~) - F(v))`` where ``v~`` flips one randomly
+        chosen unit of each row. For the exact sum over all sites use
+        :meth:`RBM.score_samples` semantics via ``fastrbm.evaluation.pseudo_likelihood``.
+        """
+        self._check_fitted()
+        _, backend, n_threads = self._check_settings()
+        X = self._check_X(X)
+        from .reference import uniforms
+        step = self._next_sample_step()
+        u = uniforms(self._seed, streams.PURPOSE_EVAL, step, (X.shape[0],), np.float64)
+        sites = np.minimum((u * X.shape[1]).astype(np.int64), X.shape[1] - 1)
+        flipped = X.copy()
+        rows = np.arange(X.shape[0])
+        flipped[rows, sites] = 1 - flipped[rows, sites]
+        fe = self.free_energy(X)
+        fe_flipped = self.free_energy(flipped)
+        d = fe_flipped - fe
+        return X.shape[1] * -np.logaddexp(0, -d)
+
+
+class GaussianRBM(RBM):
+    """``RBM(visible='gaussian', hidden='nrelu')`` with defaults for standardised data.
+
+    Standardise each feature to zero mean and unit variance first (e.g.
+    ``(X - X.mean(0)) / X.std(0)``); sigma stays 1 unless ``learn_sigma=True``.
+    Defaults: learning_rate 0.005 (Gaussian visible units want a rate one to two orders
+    below binary ones), momentum 0.5, weight_decay 1e-4, batch_size 100,
+    reconstructions use the visible mean.
+    """
+
+    def __init__(self, n_components: int = 256, *, visible: str = "gaussian",
+                 hidden: str = "nrelu", n_copies: int = 10, k: int = 1,
+                 persistent: bool = False, learning_rate: Optional[float] = 0.005,
+                 momentum: float = 0.5, weight_decay: float = 1e-4, l1: float = 0.0,
+                 sparsity_target: float = 0.1, sparsity_cost: float = 0.0,
+                 sparsity_decay: float = 0.95, sigma: float = 1.0, learn_sigma: bool = False,
+                 sigma_learning_rate: Optional[float] = None, min_sigma: float = 0.1,
+                 sample_visible: Optional[bool] = None, batch_size: int = 100,
+                 n_iter: int = 10, init_scale: float = 0.01, dtype="float32",
+                 n_threads: Optional[int] = None, random_state=None, verbose: int = 0,
+                 backend: str = "cython"):
+        super().__init__(
+            n_components, visible=visible, hidden=hidden, n_copies=n_copies, k=k,
+            persistent=persistent, learning_rate=learning_rate, momentum=momentum,
+            weight_decay=weight_decay, l1=l1, sparsity_target=sparsity_target,
+            sparsity_cost=sparsity_cost, sparsity_decay=sparsity_decay, sigma=sigma,
+            learn_sigma=learn_sigma, sigma_learning_rate=sigma_learning_rate,
+            min_sigma=min_sigma, sample_visible=sample_visible, batch_size=batch_size,
+            n_iter=n_iter, init_scale=init_scale, dtype=dtype, n_threads=n_threads,
+            random_state=random_state, verbose=verbose, backend=backend)

@@ -1,0 +1,33 @@
+"""Unit types by name: validation and the integer codes the kernels understand."""
+from __future__ import annotations
+
+from . import reference
+
+VISIBLE_UNITS = {
+    "bernoulli": reference.VISIBLE_BERNOULLI,
+    "gaussian": reference.VISIBLE_GAUSSIAN,
+}
+HIDDEN_UNITS = {
+    "bernoulli": reference.HIDDEN_BERNOULLI,
+    "stepped": reference.HIDDEN_STEPPED,
+    "nrelu": reference.HIDDEN_NRELU,
+}
+
+
+def _code(table: dict, value, argument: str) -> int:
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a string, one of {sorted(table)}; got {value!r}")
+    try:
+        return table[value.lower()]
+    except KeyError:
+        raise ValueError(f"{argument} must be one of {sorted(table)}; got {value!r}") from None
+
+
+def visible_code(name: str) -> int:
+    """Kernel code of a visible unit type ('bernoulli' or 'gaussian')."""
+    return _code(VISIBLE_UNITS, name, "visible")
+
+
+def hidden_code(name: str) -> int:
+    """Kernel code of a hidden unit type ('bernoulli', 'stepped' or 'nrelu')."""
+    return _code(HIDDEN_UNITS, name, "hidden")
