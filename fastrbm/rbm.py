@@ -208,8 +208,17 @@ class RBM(EstimatorMixin):
     def _is_gaussian(self) -> bool:
         return visible_code(self.visible) == 1
 
-    def _sigma_arg(self):
-        return self.sigma_ if self._is_gaussian else None
+    def _params(self):
+        """(W, b, c, sigma or None) as C-contiguous arrays of the model dtype.
+
+        Parameters set by hand (e.g. copied from another library) are accepted in any
+        memory order and float type; they are converted here, not in the kernels.
+        """
+        dt = np.asarray(self.components_).dtype
+        dt = dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
+        W, b, c, s = (np.ascontiguousarray(getattr(self, name), dtype=dt) for name in
+                      ("components_", "intercept_visible_", "intercept_hidden_", "sigma_"))
+        return W, b, c, (s if self._is_gaussian else None)
 
     def _check_X(self, X, name="X", fitted=True):
         dtype = self.components_.dtype if fitted else resolve_dtype(self.dtype)
@@ -349,8 +358,9 @@ class RBM(EstimatorMixin):
         self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         X = self._check_X(X)
-        return self._run(backend.hidden_mean, X, self.components_, self.intercept_hidden_,
-                         self._sigma_arg(), hyper.hidden, hyper.n_copies, n_threads)
+        W, _, c, s = self._params()
+        return self._run(backend.hidden_mean, X, W, c, s, hyper.hidden, hyper.n_copies,
+                         n_threads)
 
     def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
@@ -362,8 +372,8 @@ class RBM(EstimatorMixin):
         hyper, backend, n_threads = self._check_settings()
         H = check_data(H, "H", dtype=self.components_.dtype, n_features=self.n_components,
                        estimator=type(self).__name__)
-        return self._run(backend.visible_mean, H, self.components_, self.intercept_visible_,
-                         self._sigma_arg(), hyper.visible, n_threads)
+        W, b, _, s = self._params()
+        return self._run(backend.visible_mean, H, W, b, s, hyper.visible, n_threads)
 
     def _next_sample_step(self) -> int:
         step = self._n_sample_calls % 2**32
@@ -381,8 +391,8 @@ class RBM(EstimatorMixin):
         n_steps = check_positive_int(n_steps, "n_steps")
         v = self._check_X(v, "v")
         step = self._next_sample_step()
-        return self._run(backend.gibbs, v, self.components_, self.intercept_visible_,
-                         self.intercept_hidden_, self._sigma_arg(), hyper.visible, hyper.hidden,
+        W, b, c, s = self._params()
+        return self._run(backend.gibbs, v, W, b, c, s, hyper.visible, hyper.hidden,
                          hyper.n_copies, n_steps, self._seed, step, streams.PURPOSE_GIBBS, True,
                          n_threads)
 
@@ -408,8 +418,8 @@ class RBM(EstimatorMixin):
             v0 = self.intercept_visible_ + self.sigma_ * backend.normals(
                 shape, dt, self._seed, streams.PURPOSE_GIBBS, step)
             v0 = v0.astype(dt)
-        return self._run(backend.gibbs, v0, self.components_, self.intercept_visible_,
-                         self.intercept_hidden_, self._sigma_arg(), hyper.visible, hyper.hidden,
+        W, b, c, s = self._params()
+        return self._run(backend.gibbs, v0, W, b, c, s, hyper.visible, hyper.hidden,
                          hyper.n_copies, n_steps, self._seed, step, streams.PURPOSE_GIBBS,
                          not return_mean, n_threads)
 
@@ -418,8 +428,8 @@ class RBM(EstimatorMixin):
         self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         X = self._check_X(X)
-        return self._run(backend.free_energy, X, self.components_, self.intercept_visible_,
-                         self.intercept_hidden_, self._sigma_arg(), hyper.visible, hyper.hidden,
+        W, b, c, s = self._params()
+        return self._run(backend.free_energy, X, W, b, c, s, hyper.visible, hyper.hidden,
                          hyper.n_copies, n_threads)
 
     def reconstruction_error(self, X) -> float:
@@ -447,8 +457,8 @@ class RBM(EstimatorMixin):
                              "use fastrbm.evaluation.log_likelihood for Gaussian ones")
         X = self._check_X(X)
         from .reference import pseudo_likelihood
-        return pseudo_likelihood(X, self.components_, self.intercept_visible_,
-                                 self.intercept_hidden_, hyper.hidden, hyper.n_copies)
+        W, b, c, _ = self._params()
+        return pseudo_likelihood(X, W, b, c, hyper.hidden, hyper.n_copies)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
