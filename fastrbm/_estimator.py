@@ -6,7 +6,33 @@ scikit-learn lazily, only when scikit-learn itself asks.
 """
 from __future__ import annotations
 
+import functools
 import inspect
+
+
+class available_if:  # noqa: N801 - used as a decorator, like property
+    """Decorator: the method exists only when ``check(self)`` is true.
+
+    scikit-learn (its estimator checks, ``Pipeline``) decides what an estimator can do
+    with ``hasattr``, so a method that cannot apply to a configuration must raise
+    ``AttributeError`` on access rather than fail when called. ``check`` returns True
+    or raises ``AttributeError`` saying why.
+    """
+
+    def __init__(self, check):
+        self.check = check
+        self.fn = None
+
+    def __call__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+        return self
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.fn
+        self.check(obj)
+        return self.fn.__get__(obj, owner)
 
 
 class EstimatorMixin:

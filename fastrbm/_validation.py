@@ -53,17 +53,28 @@ def check_data(X, name: str = "X", *, dtype=None, n_features=None, bernoulli=Fal
         except Exception as exc:  # noqa: BLE001 - anything unconvertible
             raise TypeError(f"{name} must be an array-like of numbers: {exc}") from None
     X = np.asarray(X)
+    if X.dtype.kind == "c":
+        # the wording is scikit-learn's, which its estimator checks look for
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}")
+    if X.dtype.kind == "O":
+        # object arrays of numbers are numbers (scikit-learn's convention)
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold real numbers: {exc}") from None
     kind = X.dtype.kind
     if kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
     if X.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array (n_samples, n_features); got {X.ndim}-D with shape "
-            f"{X.shape}. Reshape 1-D data with x.reshape(1, -1) for one sample.")
+            f"{X.shape}. Reshape your data with x.reshape(1, -1) for one sample.")
     if X.shape[0] < 1:
-        raise ValueError(f"{name} has 0 samples; at least 1 is required")
+        raise ValueError(f"{name} has 0 sample(s) (shape={X.shape}) while a minimum of 1 "
+                         f"is required.")
     if X.shape[1] < 1:
-        raise ValueError(f"{name} has 0 features; at least 1 is required")
+        raise ValueError(f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                         f"is required.")
     if max(X.shape) > BLAS_INT_MAX or X.size > BLAS_INT_MAX * 8:
         raise ValueError(f"{name} is too large for 32-bit BLAS: shape {X.shape}")
     if n_features is not None and X.shape[1] != n_features:
@@ -83,7 +94,8 @@ def check_data(X, name: str = "X", *, dtype=None, n_features=None, bernoulli=Fal
     if bernoulli and X.size and (X.min() < 0 or X.max() > 1):
         raise ValueError(
             f"{name} must lie in [0, 1] for Bernoulli visible units; got values in "
-            f"[{X.min():g}, {X.max():g}] (use visible='gaussian' for real-valued data)")
+            f"[{X.min():g}, {X.max():g}]" + (" (Negative values in data)" if X.min() < 0 else "")
+            + " (use visible='gaussian' for real-valued data)")
     return X
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import streams
 from ._backend import get_backend
-from ._estimator import EstimatorMixin
+from ._estimator import EstimatorMixin, available_if
 from ._threads import blas_threads, resolve_n_threads
 from ._validation import (check_data, check_float, check_positive_int, resolve_dtype,
                           seed_from)
@@ -444,17 +444,23 @@ class RBM(EstimatorMixin):
         d = X.astype(np.float64) - R
         return float(np.mean(d * d))
 
+    def _has_pseudo_likelihood(self) -> bool:
+        if isinstance(self.visible, str) and self.visible.lower() == "gaussian":
+            raise AttributeError(
+                "score_samples (pseudo-likelihood) needs Bernoulli visible units; use "
+                "fastrbm.evaluation.log_likelihood for Gaussian ones")
+        return True
+
+    @available_if(_has_pseudo_likelihood)
     def score_samples(self, X) -> np.ndarray:
         """Pseudo-log-likelihood of each row: sum_i log p(v_i | v_-i), exact.
 
-        Defined for Bernoulli visible units; costs one hidden-layer evaluation per
-        visible unit. (:class:`BernoulliRBM` keeps scikit-learn's one-site estimate.)
+        Defined for Bernoulli visible units only (with Gaussian ones the method does
+        not exist); costs one hidden-layer evaluation per visible unit.
+        (:class:`BernoulliRBM` keeps scikit-learn's one-site estimate.)
         """
         self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
-        if hyper.visible != 0:
-            raise ValueError("score_samples (pseudo-likelihood) needs Bernoulli visible units; "
-                             "use fastrbm.evaluation.log_likelihood for Gaussian ones")
         X = self._check_X(X)
         from .reference import pseudo_likelihood
         W, b, c, _ = self._params()
