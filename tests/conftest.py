@@ -1,0 +1,111 @@
+"""Shared helpers for the kernel-vs-reference tests.
+
+Kept small on purpose: parameter/state builders and the comparison rules every
+kernel test applies (tolerances by dtype; the float32 rule for sampled states).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastrbm import reference
+from fastrbm.state import Hyper, TrainState
+
+#: Relative tolerance of deterministic quantities (means, free energies, parameters).
+RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+
+#: float32 sampled states may differ where a uniform sits within a few ulp of the
+#: probability (BLAS and NumPy round the products differently); float64 never does.
+MAX_F32_FLIPS = 3
+
+DTYPES = [np.float32, np.float64]
+VISIBLE = {"bernoulli": reference.VISIBLE_BERNOULLI, "gaussian": reference.VISIBLE_GAUSSIAN}
+HIDDEN = {"bernoulli": reference.HIDDEN_BERNOULLI, "stepped": reference.HIDDEN_STEPPED,
+          "nrelu": reference.HIDDEN_NRELU}
+
+
+def assert_close(actual, expected, dtype, scale=None, factor=1.0):
+    """Equal within the dtype's relative tolerance of the array's overall magnitude.
+
+    Entries near zero are judged against ``scale`` (default: the largest |expected|,
+    at least 1) so that cancellation in a sum does not demand impossible precision.
+    """
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape
+    tol = RTOL[np.dtype(dtype)] * factor
+    if scale is None:
+        scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol * scale)
+
+
+def assert_samples_equal(actual, expected, dtype, max_flips=MAX_F32_FLIPS):
+    """Discrete sampled states: identical in float64; at most ``max_flips`` differ in float32."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape
+    n_diff = int(np.count_nonzero(actual != expected))
+    limit = 0 if np.dtype(dtype) == np.float64 else max_flips
+    assert n_diff <= limit, f"{n_diff} of {actual.size} sampled states differ (allowed {limit})"
+
+
+def assert_continuous_samples_close(actual, expected, dtype, scale=None):
+    """Continuous samples (Gaussian visible, NReLU hidden) from the same normals."""
+    assert_close(actual, expected, dtype, scale=scale, factor=10.0)
+
+
+def make_params(seed, n_visible, n_hidden, dtype, visible=0, weight_scale=0.3):
+    """Random (W, b, c, sigma) with W of shape (n_hidden, n_visible); sigma None if Bernoulli."""
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(dtype)
+    W = (weight_scale * rng.standard_normal((n_hidden, n_visible))).astype(dt)
+    b = (0.5 * rng.standard_normal(n_visible)).astype(dt)
+    c = (0.5 * rng.standard_normal(n_hidden)).astype(dt)
+    sigma = rng.uniform(0.5, 1.5, n_visible).astype(dt) if visible == 1 else None
+    return W, b, c, sigma
+
+
+def make_data(seed, n_rows, n_visible, dtype, visible=0, order="C"):
+    """Binary data (Bernoulli visible) or standard normal data (Gaussian), in ``order``."""
+    rng = np.random.default_rng(seed)
+    if visible == 0:
+        X = (rng.random((n_rows, n_visible)) < rng.uniform(0.2, 0.8, n_visible))
+    else:
+        X = rng.standard_normal((n_rows, n_visible))
+    return np.asarray(X, dtype=dtype, order=order)
+
+
+def make_hyper(**kw) -> Hyper:
+    """A Hyper with plain CD-1 defaults; keyword arguments override."""
+    base = dict(visible=0, hidden=0, n_copies=1, k=1, persistent=False, batch_size=10,
+                learning_rate=0.1, momentum=0.0, weight_decay=0.0, l1=0.0,
+                sparsity_target=0.1, sparsity_cost=0.0, sparsity_decay=0.95,
+                learn_sigma=False, sigma_learning_rate=0.01, min_sigma=0.1,
+                sample_visible=True)
+    base.update(kw)
+    return Hyper(**base)
+
+
+def make_state(W, b, c, sigma, hyper: Hyper, chain_seed=None) -> TrainState:
+    """A TrainState owning copies of the parameters (sigma of ones for Bernoulli).
+
+    ``chain_seed`` fills the persistent chains with random hidden states of the right
+    kind, so PCD does not start from the all-zero corner.
+    """
+    dt = W.dtype
+    s = np.ones(W.shape[1], dtype=dt) if sigma is None else sigma.copy()
+    st = TrainState.zeros_like_params(W.copy(), b.copy(), c.copy(), s,
+                                      n_chains=hyper.batch_size,
+                                      sparsity_target=hyper.sparsity_target)
+    if chain_seed is not None:
+        rng = np.random.default_rng(chain_seed)
+        top = hyper.n_copies if hyper.hidden == reference.HIDDEN_STEPPED else 1
+        if hyper.hidden == reference.HIDDEN_NRELU:
+            st.chains[...] = np.abs(rng.standard_normal(st.chains.shape))
+        else:
+            st.chains[...] = rng.integers(0, top + 1, st.chains.shape)
+    return st
+
+
+@pytest.fixture(params=DTYPES, ids=["f32", "f64"])
+def dtype(request):
+    """Both float types of the fused kernels."""
+    return np.dtype(request.param)
