@@ -79,7 +79,7 @@ def check_data(X, name: str = "X", *, dtype=None, n_features=None, bernoulli=Fal
         raise ValueError(f"{name} is too large for 32-bit BLAS: shape {X.shape}")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
-            f"X has {X.shape[1]} features, but {estimator} is expecting {n_features} "
+            f"{name} has {X.shape[1]} features, but {estimator} is expecting {n_features} "
             f"features as input")
     target = dtype if dtype is not None else (X.dtype if X.dtype in _FLOAT_DTYPES else np.dtype(np.float64))
     if kind in "iu":
