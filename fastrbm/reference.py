@@ -344,3 +344,270 @@ def pseudo_likelihood(v, W, b, c, hidden, n_copies=1, chunk_elements=2**22) -> n
         delta = -b64 * d - (phi1 - phi0[:, None])             # F(flipped) - F(v)
         out[s:s + rows] = -np.logaddexp(0, -delta).sum(1)
     return out
+
+
+# ------------------------------------------------------------------ evaluation
+# Exact log Z, annealed importance sampling (Salakhutdinov & Murray 2008) and the
+# small evaluation helpers, in NumPy: the oracle of fastrbm._ais and fastrbm.evaluation.
+
+#: Largest number of states log_partition_exact enumerates.
+MAX_EXACT_STATES = 2**25
+
+#: AIS draws for the exact NReLU sampler: element ``i`` of the (runs x hidden) matrix
+#: uses uniforms ``i * NRELU_AIS_STRIDE + slot`` (slot < 2 * window, see nrelu_exact_sample).
+NRELU_AIS_STRIDE = 128
+
+
+def _hidden_levels(hidden: int, n_copies: int):
+    """Values a hidden unit takes and their log multiplicity when enumerated.
+
+    A stepped unit is N tied binary copies with offsets -(k - 1/2); grouping the 2^N
+    copy states by their count m gives the weight e_m(exp(-1/2), ..., exp(-(N - 1/2))),
+    the elementary symmetric polynomial, computed in log space.
+    """
+    if hidden == HIDDEN_BERNOULLI:
+        return np.array([0.0, 1.0]), np.zeros(2)
+    logw = np.full(n_copies + 1, -np.inf)
+    logw[0] = 0.0
+    for k in range(1, n_copies + 1):
+        shifted = np.concatenate(([-np.inf], logw[:-1] - (k - 0.5)))
+        logw = np.logaddexp(logw, shifted)
+    return np.arange(n_copies + 1, dtype=np.float64), logw
+
+
+def exact_states(visible: int, hidden: int, n_visible: int, n_hidden: int,
+                 n_copies: int = 1):
+    """(side, n_states) that log_partition_exact would enumerate; side None: no exact form.
+
+    Bernoulli visible: the visible states, or the hidden configurations when fewer
+    (not for NReLU, whose unit has infinitely many states). Gaussian visible: the
+    hidden configurations (v is integrated in closed form); NReLU: no exact form.
+    """
+    n_vis_states = 2**n_visible if visible == VISIBLE_BERNOULLI else None
+    if hidden == HIDDEN_NRELU:
+        return ("visible", n_vis_states) if n_vis_states is not None else (None, None)
+    levels = 2 if hidden == HIDDEN_BERNOULLI else n_copies + 1
+    n_hid_states = levels**n_hidden
+    if n_vis_states is not None and n_vis_states <= n_hid_states:
+        return "visible", n_vis_states
+    return "hidden", n_hid_states
+
+
+def log_partition_exact(W, b, c, sigma, visible, hidden, n_copies=1, chunk=2**16) -> float:
+    """log Z by enumeration, in float64 (see :func:`exact_states` for which side).
+
+    Raises ValueError when the model has no exact form or needs more than
+    ``MAX_EXACT_STATES`` states.
+    """
+    W, b, c = (np.asarray(a, dtype=np.float64) for a in (W, b, c))
+    nh, nv = W.shape
+    side, n_states = exact_states(visible, hidden, nv, nh, n_copies)
+    if side is None:
+        raise ValueError("log Z of Gaussian visible units with NReLU hidden units has no "
+                         "exact form; estimate it with AIS")
+    if n_states > MAX_EXACT_STATES:
+        raise ValueError(f"exact enumeration needs {n_states} {side} states, more than the "
+                         f"limit {MAX_EXACT_STATES} (2**25); estimate log Z with AIS")
+    s = None if visible == VISIBLE_BERNOULLI else np.asarray(sigma, dtype=np.float64)
+    parts = []
+    if side == "visible":
+        for start in range(0, n_states, chunk):
+            idx = np.arange(start, min(n_states, start + chunk), dtype=np.int64)
+            v = ((idx[:, None] >> np.arange(nv, dtype=np.int64)) & 1).astype(np.float64)
+            parts.append(_logsumexp(-free_energy(v, W, b, c, None, visible, hidden, n_copies)))
+        return float(_logsumexp(np.array(parts)))
+    values, logmult = _hidden_levels(hidden, n_copies)
+    n_levels = values.size
+    for start in range(0, n_states, chunk):
+        idx = np.arange(start, min(n_states, start + chunk), dtype=np.int64)
+        digits = (idx[:, None] // n_levels ** np.arange(nh, dtype=np.int64)) % n_levels
+        h = values[digits]
+        a = h @ W                                          # (states, nv)
+        neg_f = h @ c + logmult[digits].sum(1)
+        if visible == VISIBLE_BERNOULLI:                   # sum over v of exp(b.v + a.v)
+            neg_f += softplus(a + b).sum(1)
+        else:                                              # Gaussian integral over v
+            neg_f += (a * (b / s) + 0.5 * a * a).sum(1)
+        parts.append(_logsumexp(neg_f))
+    log_z = float(_logsumexp(np.array(parts)))
+    if visible == VISIBLE_GAUSSIAN:
+        log_z += float(np.sum(np.log(np.sqrt(2 * np.pi) * s)))
+    return log_z
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    m = np.max(x)
+    if not np.isfinite(m):
+        return float(m)
+    return float(m + np.log(np.sum(np.exp(x - m))))
+
+
+def ais_schedule() -> np.ndarray:
+    """Salakhutdinov & Murray's inverse temperatures: 0 to 0.5 by 1e-3, 0.5 to 0.9 by
+    1e-4, 0.9 to 1 by 1e-5; 14,501 values (14,500 intermediate distributions)."""
+    return np.concatenate([np.linspace(0.0, 0.5, 501)[:-1], np.linspace(0.5, 0.9, 4001)[:-1],
+                           np.linspace(0.9, 1.0, 10001)])
+
+
+def ais_base(visible: int, X=None, b=None, sigma=None, pseudo_count: float = 0.5,
+             min_std: float = 1e-3):
+    """Visible parameters ``(base_b, base_sigma)`` of the AIS base model (zero weights).
+
+    Bernoulli visible: the base-rate model, logit of the data's marginals with
+    ``pseudo_count`` added to the counts of ones and of zeros; uniform (zero biases)
+    without data (``base_sigma`` None). Gaussian visible: N(mean, std^2) of the data
+    per unit (std floored at ``min_std``); without data the model's own b and sigma.
+    """
+    if visible == VISIBLE_BERNOULLI:
+        if X is None:
+            return np.zeros(np.asarray(b).shape[0]), None
+        X = np.asarray(X, dtype=np.float64)
+        p = (X.sum(0) + pseudo_count) / (X.shape[0] + 2 * pseudo_count)
+        return np.log(p) - np.log1p(-p), None
+    if X is None:
+        return np.asarray(b, dtype=np.float64).copy(), np.asarray(sigma, dtype=np.float64).copy()
+    X = np.asarray(X, dtype=np.float64)
+    return X.mean(0), np.maximum(X.std(0), min_std)
+
+
+def ais_log_z_base(visible, hidden, n_copies, n_hidden, base_b, base_sigma) -> float:
+    """log Z of the base model: its visible factor times the hidden units at zero input."""
+    hid = n_hidden * float(hidden_phi(np.zeros(1), hidden, n_copies)[0])
+    if visible == VISIBLE_BERNOULLI:
+        return float(softplus(np.asarray(base_b, dtype=np.float64)).sum()) + hid
+    return float(np.sum(0.5 * np.log(2 * np.pi * np.asarray(base_sigma) ** 2))) + hid
+
+
+def ais_visible_coefficients(beta: float, b, base_b, sigma, base_sigma, visible, dtype):
+    """(bias, scale, sd) of the tempered visible conditional at inverse temperature beta.
+
+    The path interpolates the parameters: ``b_beta = (1 - beta) base_b + beta b``,
+    weights and hidden biases times beta. Bernoulli: p(v_i = 1 | h) =
+    sigmoid(bias_i + scale_i (h W)_i) with bias = b_beta, scale = beta. Gaussian: the
+    visible term is the geometric mix of N(base_b, base_sigma^2) and N(b, sigma^2), so
+    v_i | h ~ N(bias_i + scale_i (h W)_i, sd_i^2) with precision
+    lam = (1 - beta)/base_sigma^2 + beta/sigma^2, bias the precision-weighted mean,
+    scale = beta / (sigma lam), sd = lam^-1/2. Computed in float64, returned in dtype;
+    fastrbm._ais evaluates the same expressions in the same order.
+    """
+    dt = np.dtype(dtype)
+    if visible == VISIBLE_BERNOULLI:
+        bias = (1 - beta) * base_b + beta * b
+        return bias.astype(dt), np.full(bias.shape, beta, dtype=dt), None
+    lam = (1 - beta) / (base_sigma * base_sigma) + beta / (sigma * sigma)
+    mu = ((1 - beta) * base_b / (base_sigma * base_sigma) + beta * b / (sigma * sigma)) / lam
+    kappa = beta / (sigma * lam)
+    sd = 1 / np.sqrt(lam)
+    return mu.astype(dt), kappa.astype(dt), sd.astype(dt)
+
+
+def ais_visible_sample(Y, bias, scale, sd, visible, seed, stream, step):
+    """Tempered visible sample from products ``Y = h @ W`` (see ais_visible_coefficients)."""
+    y = Y * scale + bias
+    if visible == VISIBLE_BERNOULLI:
+        return (uniforms(seed, stream, step, y.shape, y.dtype) < sigmoid(y)).astype(y.dtype)
+    return y + sd * normals(seed, stream, step, y.shape).astype(y.dtype)
+
+
+def nrelu_exact_window(dtype) -> int:
+    """Half-width T of the exact NReLU sampler's window for ``dtype``.
+
+    Copies with input >= T always fire and copies with input <= -T never do, for any
+    uniform of that precision: sigmoid(T) rounds to 1 and sigmoid(-T) is below the
+    smallest uniform (float32: T = 17; float64: T = 37).
+    """
+    return 17 if np.dtype(dtype) == np.float32 else 37
+
+
+def nrelu_exact_sample(x, seed, stream, step):
+    """Exact sample of the infinite stepped sum sum_{k>=1} Bernoulli(sigmoid(x - k + 1/2)).
+
+    This is the unit whose free energy defines an NReLU unit; max(0, x + N(0,
+    sigmoid(x))) only approximates it. With T = nrelu_exact_window(dtype): the first
+    ``m = max(0, floor(x + 1/2 - T))`` copies always fire; copy ``k = m + 1 + j``
+    (slot j < 2T) fires when its input ``x - (k - 1/2)`` is above -T and uniform
+    ``i * NRELU_AIS_STRIDE + j`` is below its sigmoid; later copies never fire.
+    """
+    dt = x.dtype
+    T = nrelu_exact_window(dt)
+    m = np.maximum(0.0, np.floor(x.astype(np.float64) + 0.5 - T))
+    u = uniforms(seed, stream, step, x.shape + (NRELU_AIS_STRIDE,), dt)
+    count = m.copy()
+    for j in range(2 * T):
+        a = x - (m + 1 + j - 0.5).astype(dt)
+        fire = (a > -T) & (u[..., j] < sigmoid(a))
+        count += fire
+    return count.astype(dt)
+
+
+def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_runs,
+        seed, purpose=streams.PURPOSE_AIS):
+    """Annealed importance sampling of log Z; returns (log_weights, log_z_base).
+
+    The path of intermediate models interpolates the parameters from the base model
+    (zero weights and hidden biases, visible parameters ``base_b``/``base_sigma``) to
+    the model: weights and hidden biases times beta, visible term as in
+    :func:`ais_visible_coefficients`; the unit types are kept, so every intermediate
+    is an RBM of the same kind. For Bernoulli visible and hidden units this is
+    Salakhutdinov & Murray's path.
+
+    Random streams: the base sample is step 0 of stream ``streams.visible(1, purpose)``;
+    transition k (1 <= k < K) samples h with ``streams.hidden(1, purpose)`` and v with
+    ``streams.visible(1, purpose)``, both at step k; element indices as in Gibbs
+    sampling (NReLU: :func:`nrelu_exact_sample`).
+
+    log w = sum_k [-F_k(v_k) + F_{k-1}(v_k)] in float64, with F_beta the free energy of
+    the model at beta; log Z ~ log_z_base + log mean exp(log w).
+    """
+    dt = np.asarray(W).dtype
+    W = np.asarray(W)
+    c = np.asarray(c)
+    nh, nv = W.shape
+    b64 = np.asarray(b, dtype=np.float64)
+    bA = np.asarray(base_b, dtype=np.float64)
+    gauss = visible == VISIBLE_GAUSSIAN
+    s64 = np.asarray(sigma, dtype=np.float64) if gauss else None
+    sA = np.asarray(base_sigma, dtype=np.float64) if gauss else None
+    W_hid = (W / np.asarray(sigma, dtype=dt)).astype(dt) if gauss else W
+    betas = np.asarray(betas, dtype=np.float64)
+    K = betas.size - 1
+    s_hid, s_vis = streams.hidden(1, purpose), streams.visible(1, purpose)
+
+    bias, scale, sd = ais_visible_coefficients(0.0, b64, bA, s64, sA, visible, dt)
+    v = ais_visible_sample(np.zeros((n_runs, nv), dtype=dt), bias, scale, sd, visible,
+                           seed, s_vis, 0)
+    log_w = np.zeros(n_runs)
+    for k in range(1, K + 1):
+        a = v @ W_hid.T + c                                   # raw hidden input, dtype
+        a64 = a.astype(np.float64)
+        v64 = v.astype(np.float64)
+        if gauss:
+            vis = (0.5 * ((v64 - bA) / sA) ** 2 - 0.5 * ((v64 - b64) / s64) ** 2).sum(1)
+        else:
+            vis = v64 @ (b64 - bA)
+        hid = (hidden_phi(betas[k] * a64, hidden, n_copies)
+               - hidden_phi(betas[k - 1] * a64, hidden, n_copies)).sum(1)
+        log_w += (betas[k] - betas[k - 1]) * vis + hid
+        if k == K:
+            break
+        x = a * dt.type(betas[k])
+        if hidden == HIDDEN_NRELU:
+            h = nrelu_exact_sample(x, seed, s_hid, k)
+        else:
+            h = hidden_sample(x, hidden, n_copies, seed, s_hid, k)
+        bias, scale, sd = ais_visible_coefficients(betas[k], b64, bA, s64, sA, visible, dt)
+        v = ais_visible_sample(h @ W, bias, scale, sd, visible, seed, s_vis, k)
+    return log_w, ais_log_z_base(visible, hidden, n_copies, nh, bA, sA)
+
+
+def reconstruction_error(v, W, b, c, sigma, visible, hidden, n_copies=1) -> float:
+    """Mean squared error of the deterministic reconstruction E[v | h = E[h | v]]."""
+    h = hidden_mean(hidden_input(v, W, c, sigma), hidden, n_copies)
+    r = visible_mean(visible_input(h, W, b, sigma), visible)
+    d = np.asarray(v, dtype=np.float64) - r
+    return float(np.mean(d * d))
+
+
+def log_likelihood(v, W, b, c, sigma, visible, hidden, n_copies, log_z) -> np.ndarray:
+    """log p(v) = -F(v) - log Z per row."""
+    return -free_energy(v, W, b, c, sigma, visible, hidden, n_copies) - log_z
