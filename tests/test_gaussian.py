@@ -139,6 +139,30 @@ def test_free_energy_integrates_to_partition_function():
     assert np.isclose(np.exp(log_likelihood_exact(m, V)).sum() * dv, 1.0, atol=1e-8)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sample_reaches_exact_model_moments(backend):
+    """RBM.sample (Gibbs) on a tiny Gaussian-Bernoulli model: per-unit mean and variance
+    of v match the enumerated mixture sum_h p(h) N(b + s a_h, s^2) within 5 SE.
+
+    SEs use the exact variance and fourth central moment of the mixture.
+    """
+    W, b, c, s, _ = _tiny(6, nv=3, nh=4)
+    n = 4000
+    v = _rbm(W, b, c, s, random_state=1, backend=backend).sample(n, n_steps=40)
+    H = _hidden_states(W.shape[0])
+    a = H @ W
+    logp = H @ c + (a * (b / s) + 0.5 * a * a).sum(1)
+    p = np.exp(logp - logsumexp(logp))
+    mu_h = b + s * a                                    # (states, nv)
+    mean = p @ mu_h
+    d = mu_h - mean
+    var = p @ d**2 + s**2
+    mu4 = p @ (d**4 + 6 * d**2 * s**2) + 3 * s**4
+    assert np.all(np.abs(v.mean(0) - mean) <= 5 * np.sqrt(var / n)), (v.mean(0), mean)
+    assert np.all(np.abs(v.var(0) - var) <= 5 * np.sqrt((mu4 - var**2) / n)), (v.var(0), var)
+    assert np.max(np.abs(mean - b)) > 0.2          # the hidden units matter here
+
+
 # ------------------------------------------------------------ exact gradient
 def test_exact_gradient_matches_finite_differences():
     """Enumerated gradient (W, b, c and z = log s^2) == central differences of the exact LL."""

@@ -85,8 +85,10 @@ def test_nrelu_sample_is_rectified_noisy_input(backend, dtype):
     got = get_backend(backend).hidden_sample(V, W, c, None, NRELU, 1, 9, 4, 2, 1)
     assert got.dtype == dtype and np.all(got >= 0)
     assert_close(got, expected, dtype, factor=10)
-    # exact zeros where the noisy input is negative, never negative zero noise
-    assert np.array_equal(got == 0, expected == 0) or dtype == np.float32
+    # zeros exactly where the noisy input is <= 0 (float32 may round inputs within an
+    # ulp of 0 the other way)
+    if dtype == np.float64:
+        assert np.array_equal(got == 0, expected == 0)
 
 
 def _rectified_normal_moments(x):
