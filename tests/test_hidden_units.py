@@ -277,3 +277,25 @@ def test_estimator_transform_uses_unit_means():
                 dtype="float64", random_state=0, init_scale=0.5).fit(X)
         x = (X / m.sigma_) @ m.components_.T + m.intercept_hidden_
         np.testing.assert_allclose(m.transform(X), mean(x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("visible", [reference.VISIBLE_BERNOULLI, reference.VISIBLE_GAUSSIAN])
+def test_stepped_model_is_the_tied_copy_model(visible):
+    """A stepped RBM *is* the Bernoulli RBM of its N tied copies: same F(v), same log Z.
+
+    The stepped log Z sums (N+1)^nh levels with multiplicities; the copy model
+    enumerates 2^(nh N) binary states (or the visible states): different code paths.
+    """
+    n_copies, nh, nv = 3, 3, 4
+    W, b, c, s = make_params(8, nv, nh, np.float64, visible=visible, weight_scale=0.8)
+    W_big = np.repeat(W, n_copies, axis=0)
+    c_big = np.repeat(c, n_copies) - np.tile(np.arange(n_copies) + 0.5, nh)
+    rng = np.random.default_rng(9)
+    V = rng.standard_normal((10, nv)) if visible else (rng.random((10, nv)) < 0.5) * 1.0
+    for backend in BACKENDS:
+        fe = get_backend(backend).free_energy
+        np.testing.assert_allclose(fe(V, W, b, c, s, visible, STEPPED, n_copies, 1),
+                                   fe(V, W_big, b, c_big, s, visible, BERNOULLI, 1, 1),
+                                   rtol=1e-12)
+    assert reference.log_partition_exact(W, b, c, s, visible, STEPPED, n_copies) == pytest.approx(
+        reference.log_partition_exact(W_big, b, c_big, s, visible, BERNOULLI), rel=1e-12)
