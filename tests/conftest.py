@@ -32,6 +32,8 @@ def assert_close(actual, expected, dtype, scale=None, factor=1.0):
     """
     actual, expected = np.asarray(actual), np.asarray(expected)
     assert actual.shape == expected.shape
+    # a diverged run on both sides must not pass as "equal NaNs"
+    assert np.all(np.isfinite(expected)) and np.all(np.isfinite(actual))
     tol = RTOL[np.dtype(dtype)] * factor
     if scale is None:
         scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
