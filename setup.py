@@ -63,7 +63,7 @@ class BuildExt(build_ext):
             if os.environ.get("FASTRBM_REQUIRE_OPENMP", "0") not in ("", "0"):
                 raise RuntimeError(msg + " (FASTRBM_REQUIRE_OPENMP is set)")
             warnings.warn(msg)
-        compile_flags = ["-O3", "-fno-math-errno", "-Wno-unused-function"]
+        compile_flags = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-Wno-unused-function"]
         if os.environ.get("FASTRBM_NATIVE", "0") not in ("", "0"):
             compile_flags.append("-march=native")
         for ext in self.extensions:
@@ -80,7 +80,7 @@ def _extensions():
         include_dirs=[np.get_include(), "src_c"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
-    names = ["_kernels"]
+    names = ["_kernels", "_ais"]
     exts = [Extension(f"fastrbm.{name}", [f"fastrbm/{name}.pyx"], **common) for name in names]
     return cythonize(
         exts,

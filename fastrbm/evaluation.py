@@ -1,77 +1,534 @@
-"""Evaluating RBMs: exact log partition function and log-likelihood for small models.
+"""Evaluating RBMs: exact log Z, annealed importance sampling, log-likelihood,
+pseudo-likelihood, reconstruction error, and a per-epoch monitor.
 
-(Annealed importance sampling and pseudo-likelihood for every unit type: see the
-evaluation issue; this module starts with the exact enumeration.)
+The log-likelihood of held-out data needs the partition function Z. Small models are
+enumerated exactly (:func:`log_partition_exact`); any model can be estimated with
+annealed importance sampling (:func:`ais`, Salakhutdinov & Murray 2008), which runs in
+the compiled kernels (``fastrbm._ais``) with all runs as one batch through BLAS. The
+NumPy twins of every function live in :mod:`fastrbm.reference`.
 """
 from __future__ import annotations
 
-import numpy as np
-from scipy.special import logsumexp
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Optional, Union
 
-from . import reference
+import numpy as np
+
+from . import reference, streams
+from ._threads import blas_threads, resolve_n_threads
+from ._validation import check_positive_int, seed_from
 
 #: Largest number of states enumerated exactly.
-MAX_EXACT_STATES = 2**25
+MAX_EXACT_STATES = reference.MAX_EXACT_STATES
+
+__all__ = ["AISResult", "LogLikelihood", "Monitor", "ais", "ais_schedule",
+           "free_energy_gap", "log_likelihood", "log_likelihood_exact",
+           "log_partition_exact", "pseudo_likelihood", "reconstruction_error",
+           "MAX_EXACT_STATES"]
 
 
-def _binary_states(n: int, start: int, stop: int) -> np.ndarray:
-    idx = np.arange(start, stop, dtype=np.int64)
-    return ((idx[:, None] >> np.arange(n, dtype=np.int64)) & 1).astype(np.float64)
-
-
-def _params(rbm):
+# ----------------------------------------------------------------- helpers
+def _model(rbm):
+    """(hyper, W, b, c, sigma or None) of a fitted model, float64 copies not made."""
+    if not hasattr(rbm, "_check_fitted") or not hasattr(rbm, "_hyper"):
+        raise TypeError(f"rbm must be a fastrbm RBM; got {type(rbm).__name__}")
     rbm._check_fitted()
     hyper = rbm._hyper()
-    W = np.asarray(rbm.components_, dtype=np.float64)
-    b = np.asarray(rbm.intercept_visible_, dtype=np.float64)
-    c = np.asarray(rbm.intercept_hidden_, dtype=np.float64)
-    s = np.asarray(rbm.sigma_, dtype=np.float64) if hyper.visible == 1 else None
+    W, b, c, s = rbm._params()
     return hyper, W, b, c, s
 
 
-def log_partition_exact(rbm, chunk: int = 2**16) -> float:
-    """log Z by enumerating the smaller binary side, in float64.
+def _check_rows(rbm, X, name="X"):
+    return rbm._check_X(X, name)
 
-    Bernoulli visible units: enumerates the visible states (any hidden type; NReLU
-    uses its free energy, the infinite stepped sum) or, for Bernoulli hidden units
-    when there are fewer, the hidden states. Gaussian visible units with Bernoulli
-    hidden units: hidden states are enumerated and v is integrated in closed form.
-    Refuses more than ``MAX_EXACT_STATES`` states.
+
+# ----------------------------------------------------------------- exact
+def log_partition_exact(rbm) -> float:
+    """log Z of a small model by exact enumeration, in float64.
+
+    Enumerates the smaller side: the 2^n_visible visible states (Bernoulli visible
+    units, any hidden type; NReLU through its free energy, the infinite stepped sum),
+    or the hidden configurations (Bernoulli hidden: 2^n_hidden; stepped: the copy
+    counts 0..N of each unit, (N + 1)^n_hidden states weighted by how many copy
+    patterns give each count). Gaussian visible units are integrated in closed form.
+
+    Parameters
+    ----------
+    rbm : fitted RBM
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        When more than ``MAX_EXACT_STATES`` (2^25) states would be enumerated, or for
+        Gaussian visible with NReLU hidden units, which have no exact form.
     """
-    hyper, W, b, c, s = _params(rbm)
-    nh, nv = W.shape
-    if hyper.visible == 0:
-        use_hidden = hyper.hidden == 0 and nh < nv
-        n = nh if use_hidden else nv
-        _check_size(n)
-        parts = []
-        for start in range(0, 2**n, chunk):
-            states = _binary_states(n, start, min(2**n, start + chunk))
-            if use_hidden:   # -F(h) = c.h + sum_i softplus(b_i + (h W)_i)
-                parts.append(logsumexp(states @ c + reference.softplus(states @ W + b).sum(1)))
-            else:
-                parts.append(logsumexp(-reference.free_energy(states, W, b, c, None, 0,
-                                                              hyper.hidden, hyper.n_copies)))
-        return float(logsumexp(parts))
-    if hyper.hidden != 0:
-        raise ValueError("log_partition_exact: Gaussian visible units need Bernoulli hidden "
-                         "units for an exact log Z here")
-    _check_size(nh)
-    parts = []
-    for start in range(0, 2**nh, chunk):
-        h = _binary_states(nh, start, min(2**nh, start + chunk))
-        a = h @ W                                   # (states, nv)
-        parts.append(logsumexp(h @ c + (a * (b / s) + 0.5 * a * a).sum(1)))
-    return float(logsumexp(parts) + np.sum(np.log(np.sqrt(2 * np.pi) * s)))
-
-
-def _check_size(n_binary: int) -> None:
-    if 2.0**n_binary > MAX_EXACT_STATES:
-        raise ValueError(
-            f"exact enumeration needs 2**{n_binary} states, more than the limit "
-            f"{MAX_EXACT_STATES} (2**25); use annealed importance sampling")
+    hyper, W, b, c, s = _model(rbm)
+    return reference.log_partition_exact(W, b, c, s, hyper.visible, hyper.hidden,
+                                         hyper.n_copies)
 
 
 def log_likelihood_exact(rbm, X) -> np.ndarray:
-    """log p(x) of each row with the exact log Z (small models only)."""
+    """log p(x) of each row with the exact log Z (small models only).
+
+    Parameters
+    ----------
+    rbm : fitted RBM
+    X : array-like (n_samples, n_features)
+
+    Returns
+    -------
+    ndarray (n_samples,)
+    """
     return -rbm.free_energy(X) - log_partition_exact(rbm)
+
+
+# ----------------------------------------------------------------- AIS
+def ais_schedule() -> np.ndarray:
+    """The default inverse temperatures (Salakhutdinov & Murray 2008).
+
+    0 to 0.5 in steps of 1e-3, 0.5 to 0.9 in 1e-4, 0.9 to 1 in 1e-5: 14,501 values,
+    14,500 intermediate distributions.
+
+    Returns
+    -------
+    ndarray of float64
+    """
+    return reference.ais_schedule()
+
+
+@dataclass(frozen=True)
+class AISResult:
+    """An AIS estimate of log Z.
+
+    Attributes
+    ----------
+    log_z : float
+        log Z_base + log mean(w).
+    log_z_low, log_z_high : float
+        log(mean(w) -/+ 3 standard errors of mean(w)) + log Z_base, the interval of
+        Salakhutdinov & Murray; ``log_z_low`` is -inf when the interval reaches 0.
+    log_weights : ndarray (n_runs,)
+        log importance weights of the runs.
+    log_z_base : float
+        Exact log Z of the base model.
+    n_intermediate : int
+        Number of intermediate distributions (len(betas) - 1).
+    base : str
+        Which base model was used ('data', 'uniform' or 'model').
+    seconds : float
+    """
+
+    log_z: float
+    log_z_low: float
+    log_z_high: float
+    log_weights: np.ndarray = field(repr=False)
+    log_z_base: float
+    n_intermediate: int
+    base: str
+    seconds: float
+
+    @property
+    def n_runs(self) -> int:
+        """Number of AIS runs."""
+        return int(self.log_weights.shape[0])
+
+    @classmethod
+    def from_weights(cls, log_weights, log_z_base, n_intermediate, base, seconds):
+        """Summarise log importance weights (stable in log space)."""
+        lw = np.asarray(log_weights, dtype=np.float64)
+        if not np.all(np.isfinite(lw)):
+            raise FloatingPointError(
+                "AIS produced non-finite importance weights: the model's partition function "
+                "may be infinite (Gaussian visible with NReLU hidden units and weights whose "
+                "largest singular value is >= 1) or its parameters are not finite")
+        m = lw.max()
+        w = np.exp(lw - m)
+        mean = w.mean()
+        se = w.std(ddof=1) / np.sqrt(w.size) if w.size > 1 else 0.0
+        shift = log_z_base + m
+        low = shift + np.log(mean - 3 * se) if mean - 3 * se > 0 else -np.inf
+        return cls(float(shift + np.log(mean)), float(low), float(shift + np.log(mean + 3 * se)),
+                   lw, float(log_z_base), int(n_intermediate), base, float(seconds))
+
+
+def _check_betas(betas) -> np.ndarray:
+    if betas is None:
+        return ais_schedule()
+    try:
+        b = np.asarray(betas, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"betas must be a 1-D array of numbers; got {betas!r}") from None
+    if b.ndim != 1 or b.size < 2:
+        raise ValueError(f"betas must be a 1-D array of at least 2 values; got shape {b.shape}")
+    if not np.all(np.isfinite(b)) or b[0] != 0 or b[-1] != 1 or np.any(np.diff(b) < 0):
+        raise ValueError("betas must increase from exactly 0 to exactly 1 (non-decreasing, "
+                         "finite)")
+    if b.size - 1 >= 2**32:
+        raise ValueError("betas has too many values (the random stream's step is 32-bit)")
+    return b
+
+
+def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
+        random_state=None, n_threads: Optional[int] = None, verbose: Union[bool, int] = False,
+        backend: Optional[str] = None) -> AISResult:
+    """Estimate log Z by annealed importance sampling (Salakhutdinov & Murray 2008).
+
+    The intermediate models interpolate the parameters from a base model with zero
+    weights and zero hidden biases to the model: weights and hidden biases are scaled
+    by beta, the visible term moves from the base's to the model's (for Bernoulli
+    units this is exactly the paper's path). Each transition is one Gibbs sweep
+    h ~ p_beta(h | v), v ~ p_beta(v | h) with the exact conditionals of the unit
+    types; NReLU units are sampled exactly as the infinite stepped sum whose free
+    energy defines them (not with the max(0, x + noise) approximation used in training).
+
+    Parameters
+    ----------
+    rbm : fitted RBM
+    n_runs : int, default=100
+        Independent AIS runs, simulated as one batch.
+    betas : array-like or None
+        Inverse temperatures from 0 to 1; None: :func:`ais_schedule` (14,500
+        intermediate distributions).
+    base : {'data', 'uniform'}, default='data'
+        'data': the base-rate model of ``data`` (Bernoulli visible: logits of the
+        marginals with a pseudo-count of 0.5; Gaussian visible: N(mean, std^2) per
+        unit). Falls back to 'uniform' when ``data`` is None. 'uniform': zero visible
+        biases (Bernoulli); for Gaussian visible units the model's own N(b, sigma^2)
+        (reported as 'model').
+    data : array-like (n_samples, n_features), optional
+        Data for the base model (usually the training set).
+    random_state : None, int, RandomState or Generator
+        Seed of the counter-based generator; the estimate does not depend on n_threads.
+    n_threads : int or None
+        Threads for the elementwise passes and BLAS; None uses the model's setting.
+    verbose : bool or int, default=False
+        Print progress (transitions done, seconds) to stdout.
+    backend : {'cython', 'numpy'} or None
+        None: the model's backend. 'numpy' runs :func:`fastrbm.reference.ais` (slow).
+
+    Returns
+    -------
+    AISResult
+    """
+    hyper, W, b, c, s = _model(rbm)
+    n_runs = check_positive_int(n_runs, "n_runs", minimum=2)
+    betas = _check_betas(betas)
+    if base not in ("data", "uniform"):
+        raise ValueError(f"base must be 'data' or 'uniform'; got {base!r}")
+    if data is not None:
+        data = _check_rows(rbm, data, "data")
+    backend = rbm.backend if backend is None else backend
+    if backend not in ("cython", "numpy"):
+        raise ValueError(f"backend must be 'cython' or 'numpy'; got {backend!r}")
+    n_threads = resolve_n_threads(rbm.n_threads if n_threads is None else n_threads)
+    seed = seed_from(random_state)
+    use_data = base == "data" and data is not None
+    base_b, base_s = reference.ais_base(hyper.visible, data if use_data else None, b, s)
+    base_name = "data" if use_data else ("uniform" if hyper.visible == 0 else "model")
+    if hyper.visible == 1 and hyper.hidden == 2:
+        norm = np.linalg.norm(np.asarray(W, dtype=np.float64), 2)
+        if norm >= 1:
+            warnings.warn(f"Gaussian visible with NReLU hidden units: the weights' largest "
+                          f"singular value is {norm:.3g} >= 1, so Z may be infinite",
+                          RuntimeWarning, stacklevel=2)
+    progress = _Progress(verbose)
+    t0 = time.perf_counter()
+    with blas_threads(n_threads):
+        if backend == "cython":
+            from . import _ais
+            log_w, log_z_base = _ais.ais(W, b, c, s, hyper.visible, hyper.hidden,
+                                         hyper.n_copies, betas, base_b, base_s, n_runs, seed,
+                                         streams.PURPOSE_AIS, n_threads, progress)
+        else:
+            log_w, log_z_base = reference.ais(W, b, c, s, hyper.visible, hyper.hidden,
+                                              hyper.n_copies, betas, base_b, base_s, n_runs,
+                                              seed, streams.PURPOSE_AIS, progress)
+    result = AISResult.from_weights(log_w, log_z_base, betas.size - 1, base_name,
+                                    time.perf_counter() - t0)
+    if verbose:
+        print(f"[AIS] log Z = {result.log_z:.4f}  (3 s.e.: {result.log_z_low:.4f} .. "
+              f"{result.log_z_high:.4f}), {n_runs} runs, {result.seconds:.2f} s",
+              file=sys.stdout, flush=True)
+    return result
+
+
+class _Progress:
+    """progress(k, K) callback printing a line every 10 % when verbose."""
+
+    def __init__(self, verbose):
+        self.verbose = bool(verbose)
+        self.t0 = time.perf_counter()
+        self.next = 0.1
+
+    def __call__(self, k, K):
+        if self.verbose and (k / K >= self.next or k == K):
+            while self.next <= k / K:
+                self.next += 0.1
+            print(f"[AIS] {k:6d}/{K} intermediate distributions  "
+                  f"{time.perf_counter() - self.t0:.1f} s", file=sys.stdout, flush=True)
+
+
+# ----------------------------------------------------------------- likelihoods
+@dataclass(frozen=True)
+class LogLikelihood:
+    """Average and per-row log p(x), and where log Z came from.
+
+    Attributes
+    ----------
+    mean : float
+        Average log-likelihood (nats per row).
+    per_row : ndarray (n_samples,)
+    log_z : float
+    method : str
+        'exact', 'ais' or 'given'.
+    mean_low, mean_high : float
+        The mean under the AIS interval of log Z (equal to ``mean`` otherwise); a
+        lower log Z gives a higher likelihood, so ``mean_high`` uses ``log_z_low``.
+    ais : AISResult or None
+    """
+
+    mean: float
+    per_row: np.ndarray = field(repr=False)
+    log_z: float
+    method: str
+    mean_low: float
+    mean_high: float
+    ais: Optional[AISResult] = field(default=None, repr=False)
+
+
+def log_likelihood(rbm, X, log_z=None, **ais_options) -> LogLikelihood:
+    """Log-likelihood of the rows of ``X``: log p(x) = -F(x) - log Z.
+
+    Parameters
+    ----------
+    rbm : fitted RBM
+    X : array-like (n_samples, n_features)
+    log_z : None, 'ais', 'exact', float or AISResult
+        None or 'ais': estimate log Z with :func:`ais` (``ais_options`` are passed on;
+        the base model defaults to the marginals of ``X`` unless ``data`` is given).
+        'exact': :func:`log_partition_exact`. A float or an AISResult is used as is.
+    **ais_options
+        Keyword arguments of :func:`ais`.
+
+    Returns
+    -------
+    LogLikelihood
+        ``.method`` says which log Z was used.
+    """
+    X = _check_rows(rbm, X)
+    fe = rbm.free_energy(X)
+    result = None
+    if log_z is None or (isinstance(log_z, str) and log_z == "ais"):
+        ais_options.setdefault("data", X)
+        result = ais(rbm, **ais_options)
+    elif isinstance(log_z, AISResult):
+        result = log_z
+    elif isinstance(log_z, str):
+        if log_z != "exact":
+            raise ValueError(f"log_z must be None, 'ais', 'exact', a float or an AISResult; "
+                             f"got {log_z!r}")
+        lz = log_partition_exact(rbm)
+        per_row = -fe - lz
+        return LogLikelihood(float(per_row.mean()), per_row, lz, "exact",
+                             float(per_row.mean()), float(per_row.mean()))
+    elif isinstance(log_z, (int, float, np.floating, np.integer)) and not isinstance(log_z, bool):
+        lz = float(log_z)
+        if not np.isfinite(lz):
+            raise ValueError(f"log_z must be finite; got {log_z!r}")
+        per_row = -fe - lz
+        return LogLikelihood(float(per_row.mean()), per_row, lz, "given",
+                             float(per_row.mean()), float(per_row.mean()))
+    else:
+        raise TypeError(f"log_z must be None, 'ais', 'exact', a float or an AISResult; "
+                        f"got {type(log_z).__name__}")
+    per_row = -fe - result.log_z
+    m = float(per_row.mean())
+    return LogLikelihood(m, per_row, result.log_z, "ais", m - (result.log_z_high - result.log_z),
+                         m + (result.log_z - result.log_z_low), result)
+
+
+def pseudo_likelihood(rbm, X, exact: bool = True, random_state=None) -> np.ndarray:
+    """Pseudo-log-likelihood sum_i log p(x_i | x_-i) of each row (Bernoulli visible).
+
+    Parameters
+    ----------
+    rbm : fitted RBM with Bernoulli visible units
+    X : array-like (n_samples, n_features)
+    exact : bool, default=True
+        True: the sum over every site, exactly (one flip per visible unit).
+        False: scikit-learn's stochastic estimate, n_features * log p(x_i | x_-i) for
+        one site i drawn per row: unbiased for the sum, but noisy.
+    random_state : None, int, RandomState or Generator
+        Chooses the sites when ``exact=False``.
+
+    Returns
+    -------
+    ndarray (n_samples,)
+    """
+    hyper, W, b, c, _ = _model(rbm)
+    if hyper.visible != 0:
+        raise ValueError("pseudo_likelihood needs Bernoulli visible units; use "
+                         "log_likelihood for Gaussian ones")
+    if not isinstance(exact, (bool, np.bool_)):
+        raise TypeError(f"exact must be a bool; got {exact!r}")
+    X = _check_rows(rbm, X)
+    if exact:
+        return reference.pseudo_likelihood(X, W, b, c, hyper.hidden, hyper.n_copies)
+    seed = seed_from(random_state)
+    u = reference.uniforms(seed, streams.PURPOSE_EVAL, 0, (X.shape[0],), np.float64)
+    sites = np.minimum((u * X.shape[1]).astype(np.int64), X.shape[1] - 1)
+    flipped = X.copy()
+    rows = np.arange(X.shape[0])
+    flipped[rows, sites] = 1 - flipped[rows, sites]
+    d = rbm.free_energy(flipped) - rbm.free_energy(X)
+    return X.shape[1] * -np.logaddexp(0, -d)
+
+
+def reconstruction_error(rbm, X) -> float:
+    """Mean squared error of the deterministic reconstruction E[v | h = E[h | v]].
+
+    Parameters
+    ----------
+    rbm : fitted RBM
+    X : array-like (n_samples, n_features)
+
+    Returns
+    -------
+    float
+    """
+    _model(rbm)
+    return rbm.reconstruction_error(X)
+
+
+def free_energy_gap(rbm, X_train, X_valid) -> float:
+    """mean F(X_valid) - mean F(X_train): grows when the model overfits (Hinton's guide).
+
+    Parameters
+    ----------
+    rbm : fitted RBM
+    X_train, X_valid : array-like (n_samples, n_features)
+
+    Returns
+    -------
+    float
+    """
+    _model(rbm)
+    return float(rbm.free_energy(X_valid).mean() - rbm.free_energy(X_train).mean())
+
+
+# ----------------------------------------------------------------- monitor
+_METRICS = ("pseudo_likelihood", "reconstruction_error", "free_energy_gap",
+            "log_likelihood", "log_likelihood_exact")
+
+
+class Monitor:
+    """Per-epoch evaluation on a validation set, usable as ``fit(X, callback=...)``.
+
+    Parameters
+    ----------
+    X_valid : array-like (n_samples, n_features)
+    metric : str, default='pseudo_likelihood'
+        'pseudo_likelihood' (mean exact PL, Bernoulli visible), 'reconstruction_error',
+        'free_energy_gap' (needs ``X_train``), 'log_likelihood' (AIS with ``n_runs``
+        runs over ``betas``) or 'log_likelihood_exact' (small models).
+    every : int, default=1
+        Evaluate every ``every`` epochs (and never in between).
+    max_rows : int or None, default=1000
+        Evaluate on a fixed random subset of at most this many rows (cheap).
+    X_train : array-like, optional
+        Training rows for 'free_energy_gap' (the same subset size is used) and the AIS
+        base model.
+    n_runs : int, default=16
+        AIS runs for 'log_likelihood'.
+    betas : array-like or None
+        AIS schedule for 'log_likelihood'; None: 1,000 evenly spaced temperatures.
+    random_state : int, default=0
+        Seed of the subset and of AIS.
+    verbose : bool, default=False
+        Print each value.
+
+    Attributes
+    ----------
+    history : list of dict
+        One ``{'epoch', 'value', 'seconds'}`` per evaluation.
+    """
+
+    def __init__(self, X_valid, metric: str = "pseudo_likelihood", *, every: int = 1,
+                 max_rows: Optional[int] = 1000, X_train=None, n_runs: int = 16,
+                 betas=None, random_state=0, verbose: bool = False):
+        if metric not in _METRICS:
+            raise ValueError(f"metric must be one of {list(_METRICS)}; got {metric!r}")
+        self.every = check_positive_int(every, "every")
+        if max_rows is not None:
+            max_rows = check_positive_int(max_rows, "max_rows")
+        if metric == "free_energy_gap" and X_train is None:
+            raise ValueError("metric='free_energy_gap' needs X_train")
+        self.n_runs = check_positive_int(n_runs, "n_runs", minimum=2)
+        self.betas = np.linspace(0.0, 1.0, 1001) if betas is None else _check_betas(betas)
+        self.metric = metric
+        self.random_state = random_state
+        self.verbose = verbose
+        rng = np.random.default_rng(random_state)
+        self.X_valid = self._subset(np.asarray(X_valid), max_rows, rng)
+        self.X_train = None if X_train is None else self._subset(np.asarray(X_train),
+                                                                 max_rows, rng)
+        self.history = []
+
+    @staticmethod
+    def _subset(X, max_rows, rng):
+        if X.ndim != 2:
+            raise ValueError(f"validation data must be 2-D; got shape {X.shape}")
+        if max_rows is None or X.shape[0] <= max_rows:
+            return X
+        return X[np.sort(rng.choice(X.shape[0], max_rows, replace=False))]
+
+    def evaluate(self, rbm) -> float:
+        """The metric of ``rbm`` now.
+
+        Parameters
+        ----------
+        rbm : fitted RBM
+
+        Returns
+        -------
+        float
+        """
+        X = self.X_valid
+        if self.metric == "pseudo_likelihood":
+            return float(pseudo_likelihood(rbm, X).mean())
+        if self.metric == "reconstruction_error":
+            return reconstruction_error(rbm, X)
+        if self.metric == "free_energy_gap":
+            return free_energy_gap(rbm, self.X_train, X)
+        if self.metric == "log_likelihood_exact":
+            return float(log_likelihood_exact(rbm, X).mean())
+        base_data = self.X_train if self.X_train is not None else X
+        return log_likelihood(rbm, X, n_runs=self.n_runs, betas=self.betas, data=base_data,
+                              random_state=self.random_state).mean
+
+    def __call__(self, rbm, info) -> None:
+        """The ``fit`` callback: evaluate every ``every`` epochs, record, never stop."""
+        epoch = info.get("epoch", rbm.n_iter_)
+        if epoch % self.every:
+            return None
+        t0 = time.perf_counter()
+        value = self.evaluate(rbm)
+        seconds = time.perf_counter() - t0
+        self.history.append({"epoch": epoch, "value": value, "seconds": seconds})
+        info[self.metric] = value
+        if self.verbose:
+            print(f"[Monitor] epoch {epoch:4d}  {self.metric} {value:.5f}  ({seconds:.3f} s)",
+                  file=sys.stdout, flush=True)
+        return None
+
+    @property
+    def values(self) -> np.ndarray:
+        """The recorded values in order."""
+        return np.array([h["value"] for h in self.history])

@@ -286,6 +286,9 @@ def cd_step(state, hyper, v_batch, seed, step):
         def dz(vt_, h_):
             return 0.5 * ((vt_ - b / s) ** 2 - vt_ * (h_ @ W))
         grad_z = (dz(vt0, h0) * wp).sum(0) - (dz(vt, hk) * wn).sum(0)
+        if not hyper.sample_visible:
+            # a mean reconstruction leaves out the unit noise: E[eps^2] / 2 per row
+            grad_z = grad_z - dt.type(0.5)
 
     lr, mom = dt.type(hyper.learning_rate), dt.type(hyper.momentum)
     if hyper.sparsity_cost > 0:
@@ -541,7 +544,7 @@ def nrelu_exact_sample(x, seed, stream, step):
 
 
 def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_runs,
-        seed, purpose=streams.PURPOSE_AIS):
+        seed, purpose=streams.PURPOSE_AIS, progress=None, chunk=1000):
     """Annealed importance sampling of log Z; returns (log_weights, log_z_base).
 
     The path of intermediate models interpolates the parameters from the base model
@@ -557,7 +560,8 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
     sampling (NReLU: :func:`nrelu_exact_sample`).
 
     log w = sum_k [-F_k(v_k) + F_{k-1}(v_k)] in float64, with F_beta the free energy of
-    the model at beta; log Z ~ log_z_base + log mean exp(log w).
+    the model at beta; log Z ~ log_z_base + log mean exp(log w). ``progress(k, K)`` is
+    called every ``chunk`` transitions and at the end.
     """
     dt = np.asarray(W).dtype
     W = np.asarray(W)
@@ -588,6 +592,8 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
         hid = (hidden_phi(betas[k] * a64, hidden, n_copies)
                - hidden_phi(betas[k - 1] * a64, hidden, n_copies)).sum(1)
         log_w += (betas[k] - betas[k - 1]) * vis + hid
+        if progress is not None and (k % chunk == 0 or k == K):
+            progress(k, K)
         if k == K:
             break
         x = a * dt.type(betas[k])

@@ -1,0 +1,267 @@
+# cython: language_level=3
+"""Annealed importance sampling (Salakhutdinov & Murray 2008) in the kernels.
+
+All runs move as one batch: per intermediate distribution one gemm to the hidden
+side, one tempered hidden pass (log-weight update from the free-energy terms, then
+the hidden sample), one gemm to the visible side and one tempered visible pass. The
+loop runs without the GIL; fused types give one source for float32 and float64.
+
+The path and the random streams are documented in :func:`fastrbm.reference.ais`,
+whose arithmetic this module repeats expression for expression, so that the kernel
+and the reference draw the very same samples.
+"""
+import numpy as np
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport sqrt, floor
+from libc.stdint cimport uint32_t, uint64_t, int64_t
+
+from fastrbm._blas cimport gemm
+from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal
+from fastrbm._unitmath cimport sigmoid, uniform, softplus, nrelu_phi
+from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
+                              HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden,
+                              stream_visible, _hidden_row)
+
+cdef enum:
+    # keep in step with fastrbm.reference.NRELU_AIS_STRIDE
+    NRELU_AIS_STRIDE = 128
+
+# keep in step with fastrbm.reference.NRELU_CUTOFF
+cdef double NRELU_CUTOFF = 40.0
+
+
+cdef struct AisConfig:
+    int nv
+    int nh
+    int n_runs
+    int visible
+    int hidden
+    int n_copies
+    uint64_t seed
+    uint32_t stream_h
+    uint32_t stream_v
+    int n_threads
+
+
+cdef inline double _phi(double x, int hidden, int n_copies) noexcept nogil:
+    """Free-energy term of one hidden unit (fastrbm.reference.hidden_phi)."""
+    cdef double total
+    cdef int k
+    if hidden == HID_BERNOULLI:
+        return softplus(x)
+    if hidden == HID_STEPPED:
+        total = 0
+        for k in range(1, n_copies + 1):
+            total = total + softplus(x - (k - 0.5))
+        return total
+    return nrelu_phi(x, NRELU_CUTOFF)
+
+
+cdef inline floating _nrelu_exact(floating x, frbm_stream *st, uint64_t index) noexcept nogil:
+    """Exact sample of the infinite stepped sum (fastrbm.reference.nrelu_exact_sample).
+
+    Outside a window of half-width T the copies are decided whatever the uniform:
+    sigmoid(T) rounds to 1 and sigmoid(-T) is below the smallest uniform.
+    """
+    cdef int T = 17 if floating is float else 37
+    cdef double m = floor(<double>x + 0.5 - T)
+    cdef double count
+    cdef floating a
+    cdef int j
+    if m < 0:
+        m = 0
+    count = m
+    for j in range(2 * T):
+        a = x - <floating>(m + 1 + j - 0.5)
+        if a > -T and uniform(st, index * NRELU_AIS_STRIDE + j, a) < sigmoid(a):
+            count = count + 1
+    return <floating>count
+
+
+cdef inline floating _hidden_sample(floating x, int hidden, int n_copies, frbm_stream *st,
+                                    uint64_t index) noexcept nogil:
+    """Sample of element ``index`` with total input x (fastrbm.reference.hidden_sample;
+    NReLU: the exact stepped sum)."""
+    cdef int k
+    cdef floating count
+    if hidden == HID_BERNOULLI:
+        return 1 if uniform(st, index, x) < sigmoid(x) else 0
+    if hidden == HID_STEPPED:
+        count = 0
+        for k in range(n_copies):
+            if uniform(st, index * n_copies + k, x) < sigmoid(x - <floating>(k + 0.5)):
+                count = count + 1
+        return count
+    return _nrelu_exact(x, st, index)
+
+
+cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, const floating *c,
+                               const floating *V, const double *b64,
+                               const double *bA, const double *s64, const double *sA,
+                               double beta_prev, double beta, bint sample, floating *H,
+                               double *log_w, uint32_t step) noexcept nogil:
+    """Run r: log w += -F_beta(v) + F_beta_prev(v); then h ~ p_beta(h | v) if ``sample``."""
+    cdef int nv = cfg.nv, nh = cfg.nh, i, j
+    cdef const floating *v = V + r * nv
+    cdef floating *p = P + r * nh
+    cdef double vis = 0, hid = 0, d, e, ad
+    cdef floating a
+    cdef frbm_stream st
+    if cfg.visible == VIS_BERNOULLI:
+        for i in range(nv):
+            vis = vis + <double>v[i] * (b64[i] - bA[i])
+    else:
+        for i in range(nv):
+            d = (v[i] - bA[i]) / sA[i]
+            e = (v[i] - b64[i]) / s64[i]
+            vis = vis + (0.5 * (d * d) - 0.5 * (e * e))
+    for j in range(nh):
+        a = p[j] + c[j]
+        ad = <double>a
+        hid = hid + (_phi(beta * ad, cfg.hidden, cfg.n_copies)
+                     - _phi(beta_prev * ad, cfg.hidden, cfg.n_copies))
+        p[j] = a * <floating>beta
+    log_w[r] = log_w[r] + ((beta - beta_prev) * vis + hid)
+    if not sample:
+        return
+    frbm_stream_init(&st, cfg.seed, cfg.stream_h, step)
+    for j in range(nh):
+        H[r * nh + j] = _hidden_sample(p[j], cfg.hidden, cfg.n_copies, &st,
+                                       <uint64_t>(r * nh + j))
+
+
+cdef void _tempered_visible_row(const AisConfig *cfg, Py_ssize_t r, floating *Y, const floating *bias,
+                       const floating *scale, const floating *sd, uint32_t step) noexcept nogil:
+    """Run r in place: products h W -> v ~ p_beta(v | h) (reference.ais_visible_sample)."""
+    cdef int nv = cfg.nv, i
+    cdef floating *y = Y + r * nv
+    cdef floating yi
+    cdef frbm_stream st
+    cdef uint64_t first = <uint64_t>(r * nv)
+    frbm_stream_init(&st, cfg.seed, cfg.stream_v, step)
+    for i in range(nv):
+        yi = y[i] * scale[i] + bias[i]
+        if cfg.visible == VIS_BERNOULLI:
+            y[i] = 1 if uniform(&st, first + i, yi) < sigmoid(yi) else 0
+        else:
+            y[i] = yi + sd[i] * <floating>frbm_normal(&st, first + i)
+
+
+cdef void _coefficients(const AisConfig *cfg, double beta, const double *b64,
+                        const double *bA, const double *s64, const double *sA,
+                        floating *bias, floating *scale, floating *sd) noexcept nogil:
+    """Tempered visible conditional at beta (reference.ais_visible_coefficients)."""
+    cdef int i
+    cdef double lam, mu
+    for i in range(cfg.nv):
+        if cfg.visible == VIS_BERNOULLI:
+            bias[i] = <floating>((1 - beta) * bA[i] + beta * b64[i])
+            scale[i] = <floating>beta
+        else:
+            lam = (1 - beta) / (sA[i] * sA[i]) + beta / (s64[i] * s64[i])
+            mu = ((1 - beta) * bA[i] / (sA[i] * sA[i]) + beta * b64[i] / (s64[i] * s64[i])) / lam
+            bias[i] = <floating>mu
+            scale[i] = <floating>(beta / (s64[i] * lam))
+            sd[i] = <floating>(1 / sqrt(lam))
+
+
+cdef void _tempered_visible_pass(const AisConfig *cfg, floating *Y, const floating *bias,
+                        const floating *scale, const floating *sd, uint32_t step) noexcept nogil:
+    cdef Py_ssize_t r
+    cdef int nt = cfg.n_threads if <int64_t>cfg.n_runs * cfg.nv >= PARALLEL_MIN_ELEMENTS else 1
+    for r in prange(cfg.n_runs, num_threads=nt, schedule="static"):
+        _tempered_visible_row(cfg, r, Y, bias, scale, sd, step)
+
+
+def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
+               const floating[::1] c, const double[::1] b64, const double[::1] bA,
+               const double[::1] s64, const double[::1] sA, const double[::1] betas,
+               floating[:, ::1] V, floating[:, ::1] P, floating[:, ::1] H,
+               floating[:, ::1] coef, double[::1] log_w,
+               int visible, int hidden, int n_copies, uint64_t seed, uint32_t purpose,
+               int n_threads, int k_start, int k_stop):
+    """Transitions k_start .. k_stop - 1 (k = 0 draws the base sample first)."""
+    cdef AisConfig cfg
+    cdef int K = betas.shape[0] - 1
+    cdef int k, nv = W.shape[1], nh = W.shape[0], n = V.shape[0]
+    cdef Py_ssize_t r, i
+    cdef int nt_h
+    cdef int64_t work
+    cfg.nv = nv
+    cfg.nh = nh
+    cfg.n_runs = n
+    cfg.visible = visible
+    cfg.hidden = hidden
+    cfg.n_copies = n_copies
+    cfg.seed = seed
+    cfg.stream_h = stream_hidden(1, purpose)
+    cfg.stream_v = stream_visible(1, purpose)
+    cfg.n_threads = n_threads
+    # a stepped unit costs n_copies softplus terms, an NReLU one about 80
+    work = <int64_t>n * nh * (n_copies if hidden == HID_STEPPED else (80 if hidden == HID_NRELU else 1))
+    nt_h = n_threads if work >= PARALLEL_MIN_ELEMENTS else 1
+    with nogil:
+        if k_start == 0:
+            _coefficients(&cfg, 0.0, &b64[0], &bA[0], &s64[0], &sA[0], &coef[0, 0],
+                          &coef[1, 0], &coef[2, 0])
+            for r in range(n):
+                for i in range(nv):
+                    V[r, i] = 0
+            _tempered_visible_pass(&cfg, &V[0, 0], &coef[0, 0], &coef[1, 0], &coef[2, 0], 0)
+            k_start = 1
+        for k in range(k_start, k_stop):
+            gemm(False, True, n, nh, nv, <floating>1, &V[0, 0], nv, &W_hid[0, 0], nv,
+                 <floating>0, &P[0, 0], nh)
+            for r in prange(n, num_threads=nt_h, schedule="static"):
+                _tempered_hidden_row(&cfg, r, &P[0, 0], &c[0], &V[0, 0], &b64[0], &bA[0],
+                                     &s64[0], &sA[0], betas[k - 1], betas[k], k < K, &H[0, 0],
+                                     &log_w[0], <uint32_t>k)
+            if k == K:
+                break
+            _coefficients(&cfg, betas[k], &b64[0], &bA[0], &s64[0], &sA[0], &coef[0, 0],
+                          &coef[1, 0], &coef[2, 0])
+            gemm(False, False, n, nv, nh, <floating>1, &H[0, 0], nh, &W[0, 0], nv,
+                 <floating>0, &V[0, 0], nv)
+            _tempered_visible_pass(&cfg, &V[0, 0], &coef[0, 0], &coef[1, 0], &coef[2, 0], <uint32_t>k)
+
+
+def ais(W, b, c, sigma, int visible, int hidden, int n_copies, betas, base_b, base_sigma,
+        int n_runs, seed, purpose=None, n_threads=None, progress=None, chunk=1000):
+    """AIS log-weights and base log Z; twin of :func:`fastrbm.reference.ais`.
+
+    ``W`` (hidden x visible) and ``c`` share a float dtype and are C-contiguous;
+    ``betas`` is float64, increasing from 0 to 1. ``progress(k, K)`` is called
+    between chunks of ``chunk`` transitions (with the GIL); the work in between runs
+    without it.
+    """
+    from fastrbm import reference, streams
+
+    if purpose is None:
+        purpose = streams.PURPOSE_AIS
+    dt = W.dtype
+    nh, nv = W.shape
+    gauss = visible == VIS_GAUSSIAN
+    b64 = np.ascontiguousarray(b, dtype=np.float64)
+    bA = np.ascontiguousarray(base_b, dtype=np.float64)
+    s64 = np.ascontiguousarray(sigma if gauss else np.ones(nv), dtype=np.float64)
+    sA = np.ascontiguousarray(base_sigma if gauss else np.ones(nv), dtype=np.float64)
+    W_hid = np.ascontiguousarray((W / np.asarray(sigma, dtype=dt)).astype(dt) if gauss else W)
+    betas = np.ascontiguousarray(betas, dtype=np.float64)
+    K = betas.shape[0] - 1
+    V = np.empty((n_runs, nv), dtype=dt)
+    P = np.empty((n_runs, nh), dtype=dt)
+    H = np.zeros((n_runs, nh), dtype=dt)
+    coef = np.ones((3, nv), dtype=dt)
+    log_w = np.zeros(n_runs, dtype=np.float64)
+    k = 0
+    while k <= K:
+        stop = min(K + 1, k + chunk)
+        _ais_typed(W, W_hid, c, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
+                   visible, hidden, n_copies, seed, purpose, n_threads or 1, k, stop)
+        k = stop
+        if progress is not None:
+            progress(min(k, K), K)
+    return log_w, reference.ais_log_z_base(visible, hidden, n_copies, nh, bA,
+                                           sA if gauss else None)
