@@ -498,3 +498,21 @@ def test_divergence_in_partial_fit_and_recovery():
         np.testing.assert_array_equal(getattr(model, name), before[name], err_msg=name)
     model.set_params(learning_rate=0.01).partial_fit(Z)       # still usable
     assert model.n_iter_ == 2 and np.isfinite(model.components_).all()
+
+
+def test_score_samples_exists_only_for_bernoulli_visible_units():
+    assert hasattr(RBM(), "score_samples") and hasattr(BernoulliRBM(), "score_samples")
+    for model in (GaussianRBM(), RBM(visible="Gaussian")):
+        assert not hasattr(model, "score_samples")
+        with pytest.raises(AttributeError, match="needs Bernoulli visible units"):
+            model.score_samples(normal_data())
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X = binary_data()
+    infos = []
+    model = RBM(3, n_iter=3, verbose=1, random_state=0).fit(X, callback=lambda m, i: infos.append(i))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("[RBM] epoch") for line in lines)
+    assert infos[-1]["reconstruction_error"] == pytest.approx(model.reconstruction_error(X))
+    assert all(i["seconds"] >= 0 for i in infos)
