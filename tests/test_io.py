@@ -1,0 +1,158 @@
+"""save/load: one .npz per model; loaded models compute exactly what the originals do."""
+from __future__ import annotations
+
+import io as _io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from fastrbm import RBM, BernoulliRBM, GaussianRBM, io
+from fastrbm.datasets import bars_and_stripes, gaussian_mixture
+from fastrbm.dbn import DBN
+
+BAS = bars_and_stripes(3)
+Z = gaussian_mixture(200, 6, 3, random_state=0)[0]
+Z = (Z - Z.mean(0)) / Z.std(0)
+
+
+def roundtrip(model, tmp_path):
+    path = tmp_path / "model.npz"
+    io.save(model, path)
+    return io.load(path)
+
+
+MODELS = [
+    lambda: (RBM(5, n_iter=3, persistent=True, momentum=0.9, random_state=1).fit(BAS), BAS),
+    lambda: (RBM(4, hidden="stepped", n_copies=3, dtype="float64", n_iter=2,
+                 sparsity_cost=0.1, random_state=2).fit(BAS), BAS),
+    lambda: (BernoulliRBM(6, n_iter=2, random_state=np.random.RandomState(0)).fit(BAS), BAS),
+    lambda: (GaussianRBM(4, learn_sigma=True, n_iter=3, random_state=3).fit(Z), Z),
+]
+
+
+@pytest.mark.parametrize("make", MODELS)
+def test_rbm_roundtrip_equal_outputs_and_training_continues_identically(make, tmp_path):
+    model, X = make()
+    loaded = roundtrip(model, tmp_path)
+    assert type(loaded) is type(model)
+    assert loaded.get_params().keys() == model.get_params().keys()
+    for name in ("components_", "intercept_hidden_", "intercept_visible_", "sigma_"):
+        a, b = getattr(model, name), getattr(loaded, name)
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert (loaded.n_features_in_, loaded.n_iter_) == (model.n_features_in_, model.n_iter_)
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    np.testing.assert_array_equal(loaded.free_energy(X), model.free_energy(X))
+    np.testing.assert_array_equal(loaded.sample(4, 3), model.sample(4, 3))
+    # momentum, persistent chains and counters were saved: one more epoch is identical
+    model.partial_fit(X)
+    loaded.partial_fit(X)
+    np.testing.assert_array_equal(loaded.components_, model.components_)
+
+
+def test_unfitted_model_roundtrip(tmp_path):
+    model = RBM(7, hidden="nrelu", learning_rate=0.02, dtype=np.float64)
+    loaded = roundtrip(model, tmp_path)
+    assert not hasattr(loaded, "components_")
+    assert loaded.get_params() == dict(model.get_params(), dtype="float64")
+
+
+def test_dbn_roundtrip(tmp_path):
+    dbn = DBN([RBM(6, hidden="stepped", n_copies=4, n_iter=2),
+               RBM(4, visible="gaussian", hidden="nrelu", n_iter=2, learning_rate=0.01),
+               RBM(3, visible="gaussian", n_iter=2, learning_rate=0.01)],
+              propagate="sample", random_state=5).fit(BAS)
+    loaded = roundtrip(dbn, tmp_path)
+    assert [type(r) for r in loaded.layers] == [RBM] * 3
+    assert loaded.layers[0].n_copies == 4 and loaded.propagate == "sample"
+    for layer in (0, 1, 2):
+        np.testing.assert_array_equal(loaded.transform(BAS, layer), dbn.transform(BAS, layer))
+    for layer, (a, b) in enumerate(zip(loaded.rbms_, dbn.rbms_)):
+        X = BAS if layer == 0 else dbn.transform(BAS, layer - 1)
+        np.testing.assert_array_equal(a.free_energy(X), b.free_energy(X))
+    np.testing.assert_array_equal(loaded.sample(5, 4), dbn.sample(5, 4))
+    np.testing.assert_array_equal(loaded.reconstruct(BAS), dbn.reconstruct(BAS))
+    # refitting the loaded DBN reproduces the original (settings and seed survived)
+    np.testing.assert_array_equal(loaded.fit(BAS).transform(BAS), dbn.fit(BAS).transform(BAS))
+
+
+def test_dbn_from_sizes_roundtrip_file_object():
+    dbn = DBN([5, 3], hidden=["bernoulli", "nrelu"], rbm_params=dict(n_iter=2, dtype="float64"),
+              random_state=0).fit(BAS)
+    buf = _io.BytesIO()
+    io.save(dbn, buf)
+    buf.seek(0)
+    loaded = io.load(buf)
+    assert loaded.rbm_params == {"n_iter": 2, "dtype": "float64"}
+    assert loaded.hidden == ["bernoulli", "nrelu"]
+    np.testing.assert_array_equal(loaded.transform(BAS), dbn.transform(BAS))
+
+
+def test_path_is_used_exactly(tmp_path):
+    path = tmp_path / "weights.rbm"
+    io.save(RBM(2, n_iter=1, random_state=0).fit(BAS), str(path))
+    assert path.exists() and not (tmp_path / "weights.rbm.npz").exists()
+    assert io.load(str(path)).n_components == 2
+
+
+def _rewrite(path, change):
+    """Rewrite a saved file with its JSON record changed by ``change(meta)``."""
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays["__fastrbm__"][()]))
+    change(meta, arrays)
+    arrays["__fastrbm__"] = np.array(json.dumps(meta))
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+@pytest.mark.parametrize("change,match", [
+    (lambda m, a: m.update(format="other"), "not a fastrbm model"),
+    (lambda m, a: m.update(version=99), "version 99"),
+    (lambda m, a: m["model"].update({"class": "Evil"}), "unknown model class 'Evil'"),
+    (lambda m, a: m["model"]["params"].update(bogus=1), "do not fit RBM"),
+    (lambda m, a: a.pop("components_"), "components_"),
+    (lambda m, a: a.update(components_=np.zeros((3, 9), np.float32)), "shapes"),
+    (lambda m, a: a.update(sigma_=a["sigma_"].astype(np.float64)), "float32 or all float64"),
+    (lambda m, a: m["model"].pop("fitted"), "corrupt"),
+])
+def test_inconsistent_files_are_refused(tmp_path, change, match):
+    path = tmp_path / "m.npz"
+    io.save(RBM(4, n_iter=1, random_state=0).fit(BAS), path)
+    _rewrite(path, change)
+    with pytest.raises(ValueError, match=match):
+        io.load(path)
+
+
+def test_unreadable_files_are_refused(tmp_path):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(b"not a model at all")
+    with pytest.raises(ValueError, match="not a readable fastrbm model file"):
+        io.load(path)
+    np.savez(path, x=np.zeros(3))                       # an .npz, but not ours
+    with pytest.raises(ValueError, match="not a fastrbm model file"):
+        io.load(path)
+    good = tmp_path / "good.npz"
+    io.save(RBM(4, n_iter=1, random_state=0).fit(BAS), good)
+    data = good.read_bytes()
+    path.write_bytes(data[: len(data) // 2])            # truncated
+    with pytest.raises(ValueError, match="not a readable fastrbm model file"):
+        io.load(path)
+    with zipfile.ZipFile(path, "w") as zf:             # an object array needs pickle
+        buf = _io.BytesIO()
+        np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+        zf.writestr("__fastrbm__.npy", buf.getvalue())
+    with pytest.raises(ValueError, match="not a readable fastrbm model file"):
+        io.load(path)
+    with pytest.raises(FileNotFoundError):
+        io.load(tmp_path / "missing.npz")
+
+
+def test_save_refuses_what_it_cannot_store(tmp_path):
+    with pytest.raises(TypeError, match="model must be one of"):
+        io.save(object(), tmp_path / "x.npz")
+    with pytest.raises(ValueError, match="random_state"):
+        io.save(RBM(3, random_state=object()), tmp_path / "x.npz")
+    assert not (tmp_path / "x.npz").exists()
