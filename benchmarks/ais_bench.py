@@ -1,0 +1,58 @@
+"""AIS cost against its GEMM floor (two products per intermediate distribution).
+
+Times the compiled AIS kernel (``fastrbm._ais.ais``, the work behind
+``fastrbm.evaluation.ais``) on a 784x500 Bernoulli RBM with 100 runs over a
+linearly spaced schedule, and the same number of products alone. Reports "not
+available" until ``fastrbm.evaluation.ais`` exists.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from floors import ais_floor
+from timing import measure
+
+
+def available():
+    """(True, None) or (False, reason)."""
+    try:
+        from fastrbm import evaluation
+        from fastrbm import _ais  # noqa: F401
+    except ImportError as exc:
+        return False, f"not available ({exc})"
+    if not hasattr(evaluation, "ais"):
+        return False, "not available (fastrbm.evaluation.ais does not exist yet)"
+    return True, None
+
+
+def run(sizes, n_runs, n_steps, budget, n_threads, dtype=np.float32):
+    """Seconds for ``n_steps`` intermediate distributions, kernel and floor.
+
+    ``n_steps`` is below the 14,500 of the full Salakhutdinov-Murray schedule: the cost
+    is linear in it, and the ratio to the floor is what is reported.
+    """
+    ok, reason = available()
+    base = {"sizes": {"n_visible": sizes[0], "n_hidden": sizes[1]}, "n_runs": n_runs,
+            "n_intermediate": n_steps, "dtype": np.dtype(dtype).name}
+    if not ok:
+        return dict(base, available=False, reason=reason, kernel=None, floor=None,
+                    ratio_floor=None)
+    from fastrbm import _ais
+
+    nv, nh = sizes
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(0)
+    W = (0.05 * rng.standard_normal((nh, nv))).astype(dt)
+    b = (0.1 * rng.standard_normal(nv)).astype(dt)
+    c = (0.1 * rng.standard_normal(nh)).astype(dt)
+    betas = np.linspace(0.0, 1.0, n_steps + 1)
+    base_b = np.zeros(nv)
+    try:
+        kernel = measure(lambda: _ais.ais(W, b, c, None, 0, 0, 1, betas, base_b, None,
+                                          n_runs, 1, n_threads=n_threads), budget)
+    except TypeError as exc:   # the kernel's signature moved under us
+        return dict(base, available=False, reason=f"kernel call failed: {exc}", kernel=None,
+                    floor=None, ratio_floor=None)
+    floor = measure(ais_floor(nv, nh, n_runs, n_steps, dt), budget)
+    return dict(base, available=True, reason=None, kernel=kernel, floor=floor,
+                ratio_floor=kernel["median"] / floor["median"])

@@ -1,0 +1,58 @@
+"""What a run ran on: machine, versions, BLAS and threads as threadpoolctl sees them."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+#: Variables that select slower OpenBLAS code paths on this kind of machine.
+SLOW_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+#: Set by run.py when it re-executed itself without SLOW_ENV (holds the old values).
+UNSET_MARKER = "FASTRBM_BENCH_UNSET_ENV"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git(*args) -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        return subprocess.run(["git", *args], cwd=here, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def info(n_threads, peer_versions) -> dict:
+    """A JSON-ready record of the machine, the software and the thread pools."""
+    from fastrbm._config import config_info
+    from threadpoolctl import threadpool_info
+
+    cfg = config_info(n_threads)
+    import json
+    unset = json.loads(os.environ.get(UNSET_MARKER, "{}") or "{}")
+    return {
+        "cpu": _cpu_model(),
+        "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "platform": cfg["platform"],
+        "python": sys.version.split()[0],
+        "fastrbm": cfg["fastrbm"], "numpy": cfg["numpy"], "scipy": cfg["scipy"],
+        "peers": peer_versions,
+        "openmp": cfg["openmp"], "openmp_max_threads": cfg["openmp_max_threads"],
+        "n_threads": n_threads,
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty_kernels": bool(_git("status", "--porcelain", "--", "fastrbm", "src_c")),
+        "threadpools": threadpool_info(),   # after peers are imported: their pools too
+        "env_unset_for_this_run": unset,
+        "env_still_set": {k: os.environ[k] for k in SLOW_ENV if k in os.environ},
+    }

@@ -1,0 +1,224 @@
+"""fastrbm benchmark suite: one entry point, a printed table and a JSON file.
+
+    python benchmarks/run.py [--quick] [--json FILE] [--only NAME] [--dtype float32]
+
+For each configuration and dtype: the fastrbm kernel step (one CD update, parameter
+update included) and a whole epoch through ``RBM.partial_fit``; the same through
+``fastrbm.reference``; the GEMM floor (the step's products alone, same BLAS); the peers
+when installed (scikit-learn's BernoulliRBM, a PyTorch CPU loop); and every ratio
+against fastrbm from this same run. Then: stepped sigmoid vs NReLU, AIS vs its floor,
+1 vs all threads, memory of a fit. ``--only`` takes a configuration name (a, b, c, d,
+e, a_pcd1, a_cd10) or a section (configs, units, ais, threads, memory).
+
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, force slower OpenBLAS kernels: this
+script re-executes itself once without them (its own process only; pass
+``--keep-env`` to keep them) and records that in its output and JSON.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+# Must run before numpy/scipy load OpenBLAS: the variables are read at library load.
+from machine import SLOW_ENV, UNSET_MARKER
+
+if "--keep-env" not in sys.argv and UNSET_MARKER not in os.environ:
+    _found = {k: os.environ[k] for k in SLOW_ENV if k in os.environ}
+    if _found:
+        _env = {k: v for k, v in os.environ.items() if k not in SLOW_ENV}
+        _env[UNSET_MARKER] = json.dumps(_found)
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:],
+                  _env)
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import ais_bench  # noqa: E402
+import memory  # noqa: E402
+import peers  # noqa: E402
+import report  # noqa: E402
+import scaling  # noqa: E402
+import unit_tradeoff  # noqa: E402
+from configs import configs, make_data  # noqa: E402
+from floors import blas_library, call_overhead_seconds, cd_floor  # noqa: E402
+from machine import info as machine_info  # noqa: E402
+from ours import epoch_callables, make_model, step_callables  # noqa: E402
+from timing import Budget, measure, ratio, scaled  # noqa: E402
+
+SECTIONS = ("configs", "units", "ais", "threads", "memory")
+DTYPES = ("float32", "float64")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="every benchmark once at small sizes (a smoke run, < 1 minute)")
+    p.add_argument("--json", metavar="FILE", help="write the results here "
+                   "(default: benchmarks/results/<date>.json; none with --quick)")
+    p.add_argument("--only", metavar="NAME",
+                   help="one configuration (a, b, c, d, e, a_pcd1, a_cd10) or section "
+                        f"({', '.join(SECTIONS)})")
+    p.add_argument("--dtype", choices=DTYPES, action="append",
+                   help="restrict to this dtype (repeatable; default both)")
+    p.add_argument("--repeats", type=int, default=7, help="timed repeats after warm-up")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for fastrbm and the peers (default: all available)")
+    p.add_argument("--keep-env", action="store_true",
+                   help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE if set")
+    return p.parse_args(argv)
+
+
+def _log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_config(cfg, dtype, budget, n_threads):
+    """Every subject on one configuration and dtype; ratios from these numbers."""
+    X = make_data(cfg, dtype)
+    subjects = {}
+    skipped = {}
+    subjects["floor_step"] = cd_floor(cfg.n_visible, cfg.n_hidden, cfg.batch_size,
+                                      cfg.batch_size, cfg.k, dtype)
+    subjects.update(step_callables(cfg, X, n_threads))
+    subjects.update(epoch_callables(cfg, X, n_threads))
+    for name, make in (("sklearn", lambda: peers.sklearn_callables(cfg, X)),
+                       ("torch", lambda: peers.torch_callables(cfg, X, n_threads))):
+        try:
+            subjects.update(make())
+        except peers.PeerUnavailable as exc:
+            skipped[f"{name}_step"] = skipped[f"{name}_epoch"] = str(exc)
+    timings = {}
+    for name in report.TIMED:
+        if name in subjects:
+            _log(f"  {cfg.name} {dtype} {name}")
+            timings[name] = measure(subjects[name], budget)
+        else:
+            timings[name] = None
+    per_batch = {k: scaled(timings[k], 1.0 / cfg.n_batches) for k in
+                 ("kernel_epoch", "fit_epoch", "reference_epoch", "sklearn_epoch",
+                  "torch_epoch")}
+    ratios = {
+        "step": {"floor": ratio(timings["kernel_step"], timings["floor_step"]),
+                 **{p: ratio(timings[f"{p}_step"], timings["kernel_step"])
+                    for p in report.COMPARED}},
+        "epoch": {"floor": ratio(per_batch["fit_epoch"], timings["floor_step"]),
+                  **{p: ratio(timings[f"{p}_epoch"], timings["fit_epoch"])
+                     for p in report.COMPARED}},
+        # per-batch cost of an RBM.partial_fit epoch over one kernel step (> 1: overhead)
+        "epoch_overhead": ratio(per_batch["fit_epoch"], timings["kernel_step"]),
+    }
+    checks = []
+    for what, bound in cfg.targets.items():
+        v = ratios[cfg.basis][what]
+        if v is None:
+            continue
+        ok = v <= bound if what == "floor" else v >= bound
+        checks.append({"what": what, "value": v, "target": bound, "ok": bool(ok)})
+    return {"timings": timings, "per_batch": per_batch, "skipped": skipped,
+            "ratios": ratios, "checks": checks}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    budget = Budget.quick() if args.quick else Budget(repeats=args.repeats)
+    from fastrbm._threads import available_cores
+    n_threads = args.threads or available_cores()
+    dtypes = args.dtype or list(DTYPES)
+    only = args.only
+    sections = [only] if only in SECTIONS else (["configs"] if only else list(SECTIONS))
+    t_start = time.perf_counter()
+
+    unset = json.loads(os.environ.get(UNSET_MARKER, "{}") or "{}")
+    if unset:
+        print("Note: unset " + ", ".join(f"{k}={v}" for k, v in unset.items())
+              + " for this benchmark process (they force slower OpenBLAS kernels); "
+              "tests and CI keep them.", flush=True)
+
+    result = {"schema": 1, "quick": args.quick,
+              "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "argv": sys.argv[1:], "budget": vars(budget),
+              "floor_blas": {"via": "scipy.linalg.blas (f2py) -> the OpenBLAS that "
+                                    "scipy.linalg.cython_blas (fastrbm's kernels) uses",
+                             "library": blas_library(),
+                             "call_overhead_seconds": call_overhead_seconds()}}
+
+    if "configs" in sections:
+        result["configs"] = []
+        for cfg in configs(args.quick, None if only in SECTIONS else only):
+            entry = {"name": cfg.name, "label": cfg.label, "describe": cfg.describe(),
+                     "n_visible": cfg.n_visible, "n_hidden": cfg.n_hidden,
+                     "batch_size": cfg.batch_size, "n_batches": cfg.n_batches,
+                     "visible": cfg.visible, "hidden": cfg.hidden, "k": cfg.k,
+                     "persistent": cfg.persistent, "basis": cfg.basis,
+                     "targets": cfg.targets, "results": {}}
+            for dt in dtypes:
+                _log(f"config {cfg.name} {dt}")
+                entry["results"][dt] = run_config(cfg, np.dtype(dt), budget, n_threads)
+            result["configs"].append(entry)
+    else:
+        result["configs"] = []
+
+    if "units" in sections:
+        _log("units: stepped sigmoid vs NReLU")
+        sizes = (96, 64, 16) if args.quick else (784, 500, 100)
+        result["units"] = unit_tradeoff.run(sizes, budget, n_threads,
+                                            n_sample_rows=200 if args.quick else 2000)
+    if "ais" in sections:
+        _log("ais")
+        sizes, runs, steps = ((96, 64), 10, 20) if args.quick else ((784, 500), 100, 1000)
+        result["ais"] = ais_bench.run(sizes, runs, steps, budget, n_threads)
+    if "threads" in sections:
+        result["threads"] = []
+        for cfg in configs(args.quick):
+            if cfg.name in ("a", "d"):
+                for dt in dtypes:
+                    _log(f"threads {cfg.name} {dt}")
+                    X = make_data(cfg, np.dtype(dt))
+                    result["threads"].append(scaling.run(cfg, X, budget, n_threads))
+    if "memory" in sections:
+        _log("memory")
+        cfg = configs(args.quick, "a")[0]
+        result["memory"] = memory.run(cfg, make_model, make_data, 3 if args.quick else 6,
+                                      n_threads)
+
+    # machine info last: by now the peers' thread pools are loaded and visible
+    result["machine"] = machine_info(n_threads, {"scikit-learn": peers.sklearn_version(),
+                                                 "torch": peers.torch_version()})
+    result["seconds"] = time.perf_counter() - t_start
+
+    m = result["machine"]
+    print(f"fastrbm {m['fastrbm']} on {m['cpu']} ({m['cores_available']} cores), "
+          f"{n_threads} threads, numpy {m['numpy']}, scipy {m['scipy']}, "
+          f"scikit-learn {m['peers']['scikit-learn']}, torch {m['peers']['torch']}, "
+          f"commit {m['git_commit'][:10]}{' (kernels modified)' if m['git_dirty_kernels'] else ''}")
+    for lib in m["threadpools"]:
+        print(f"  {lib.get('user_api')}: {lib.get('internal_api')} {lib.get('version')} "
+              f"{lib.get('architecture') or ''} threads={lib.get('num_threads')} "
+              f"{lib.get('filepath')}")
+    fb = result["floor_blas"]
+    print(f"GEMM floor through {fb['via']} ({(fb['library'] or {}).get('filepath')}); "
+          f"per-call Python overhead {report.fmt_time(fb['call_overhead_seconds'])}")
+    print()
+    print(report.render(result))
+    print(f"\n({result['seconds']:.0f} s)")
+
+    path = args.json
+    if path is None and not args.quick:
+        here = os.path.dirname(os.path.abspath(__file__))
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = os.path.join(here, "results", f"{stamp}.json")
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(result, f, indent=1, default=float)
+        print(f"wrote {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

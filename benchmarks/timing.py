@@ -1,0 +1,92 @@
+"""Repeat-and-summarise timing: warm-up, calibrated inner loops, median and range.
+
+The machine these numbers come from is shared and has two cores, so a single call
+says little. :func:`measure` warms a callable up, picks an inner loop count so that
+one repeat lasts long enough for ``perf_counter`` to be meaningful, then times
+``repeats`` such loops and reports seconds *per call*: the median and the min-max.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How hard to measure: repeats after warm-up and the target length of one repeat."""
+
+    repeats: int = 7
+    warmup: int = 2
+    min_repeat_seconds: float = 0.05
+
+    @classmethod
+    def quick(cls) -> "Budget":
+        """One timed repeat of one call: enough to prove the code path runs."""
+        return cls(repeats=1, warmup=0, min_repeat_seconds=0.0)
+
+
+def _inner_count(fn: Callable[[], object], min_seconds: float) -> int:
+    """Calls per repeat so that a repeat lasts at least ``min_seconds`` (at least 1)."""
+    if min_seconds <= 0:
+        return 1
+    t0 = time.perf_counter()
+    fn()
+    one = time.perf_counter() - t0
+    return max(1, int(np.ceil(min_seconds / max(one, 1e-7))))
+
+
+def measure(fn: Callable[[], object], budget: Budget,
+            setup: Optional[Callable[[], object]] = None) -> dict:
+    """Time ``fn()`` and summarise seconds per call.
+
+    Parameters
+    ----------
+    fn : callable
+        The work to time, called with no arguments.
+    budget : Budget
+        Repeats, warm-up calls and the minimum length of one repeat.
+    setup : callable, optional
+        Called (untimed) before every repeat, e.g. to reset state that ``fn`` mutates.
+
+    Returns
+    -------
+    dict
+        ``median``, ``min``, ``max`` (seconds per call), ``repeats`` and ``inner``
+        (calls per repeat).
+    """
+    for _ in range(budget.warmup):
+        if setup is not None:
+            setup()
+        fn()
+    inner = _inner_count(fn, budget.min_repeat_seconds)
+    per_call = []
+    for _ in range(budget.repeats):
+        if setup is not None:
+            setup()
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        per_call.append((time.perf_counter() - t0) / inner)
+    a = np.asarray(per_call)
+    return {"median": float(np.median(a)), "min": float(a.min()), "max": float(a.max()),
+            "repeats": int(budget.repeats), "inner": int(inner)}
+
+
+def scaled(result: Optional[dict], factor: float) -> Optional[dict]:
+    """``result`` with its times multiplied by ``factor`` (e.g. per epoch -> per batch)."""
+    if result is None:
+        return None
+    out = dict(result)
+    for key in ("median", "min", "max"):
+        out[key] = result[key] * factor
+    return out
+
+
+def ratio(numerator: Optional[dict], denominator: Optional[dict]) -> Optional[float]:
+    """Ratio of two medians from the same run (None when either is missing)."""
+    if not numerator or not denominator or denominator["median"] <= 0:
+        return None
+    return numerator["median"] / denominator["median"]
