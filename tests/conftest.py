@@ -107,6 +107,18 @@ def make_state(W, b, c, sigma, hyper: Hyper, chain_seed=None) -> TrainState:
     return st
 
 
+@pytest.fixture(scope="module")
+def one_blas_thread():
+    """BLAS on one thread for a module (use with ``pytest.mark.usefixtures``).
+
+    The kernels' ``n_threads`` is the OpenMP count under test; BLAS threads spinning
+    beside OpenMP threads oversubscribe a 2-core machine and slow tests many-fold.
+    """
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
 @pytest.fixture(params=DTYPES, ids=["f32", "f64"])
 def dtype(request):
     """Both float types of the fused kernels."""

@@ -18,14 +18,7 @@ NRELU = reference.HIDDEN_NRELU
 GAUSS = reference.VISIBLE_GAUSSIAN
 N_COPIES = 3
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """BLAS on one thread: the kernels' n_threads is the OpenMP count under test, and
-    spinning BLAS threads beside OpenMP threads oversubscribe a 2-core machine badly."""
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 UNITS = [(v, h) for v in VISIBLE for h in HIDDEN]
 THREADS = [1, 2]
 
