@@ -143,6 +143,9 @@ cdef void _cd_step(const StepConfig *cfg, int n_pos, int n_neg,
                 d = vstack[<Py_ssize_t>j * nv + i] - bias_vis[i]
                 w = wp if j < n_pos else -wn
                 g = g + 0.5 * (w * d * d - vstack[<Py_ssize_t>j * nv + i] * scratch[<Py_ssize_t>j * nv + i])
+            if not cfg.sample_visible:
+                # a mean reconstruction leaves out the unit noise: E[eps^2] / 2 per row
+                g = g - <floating>0.5
             mz[i] = mom * mz[i] + <floating>cfg.sigma_learning_rate * g
 
     # weight gradient straight into the momentum buffer: mW = mom mW + lr hstack^T vstack

@@ -7,7 +7,44 @@ from libc.math cimport sqrt
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
 from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal
-from fastrbm._unitmath cimport sigmoid, uniform, nrelu_mean
+from fastrbm._unitmath cimport sigmoid, nrelu_mean
+
+
+cdef extern from "fastmath.h" nogil:
+    float frbm_sigmoid_f32(float x)
+    double frbm_sigmoid_f64(double x)
+    void frbm_philox_fill(uint64_t seed, uint32_t stream, uint32_t step, uint64_t first,
+                          int64_t n, uint32_t *out)
+    void frbm_sigmoid_chunk_f32(const float *x, const float *scale, const float *bias,
+                                float *p, int m)
+    void frbm_sigmoid_chunk_f64(const double *x, const double *scale, const double *bias,
+                                double *p, int m)
+    void frbm_bernoulli_chunk_f32(const uint32_t *w, const float *p, float *s, int m)
+    void frbm_bernoulli_chunk_f64(const uint32_t *w, const double *p, double *s, int m)
+
+
+cdef inline void sigmoid_chunk(const floating *x, const floating *scale, const floating *bias,
+                               floating *p, int m) noexcept nogil:
+    if floating is float:
+        frbm_sigmoid_chunk_f32(x, scale, bias, p, m)
+    else:
+        frbm_sigmoid_chunk_f64(x, scale, bias, p, m)
+
+
+cdef inline void bernoulli_chunk(const uint32_t *w, const floating *p, floating *s,
+                                 int m) noexcept nogil:
+    if floating is float:
+        frbm_bernoulli_chunk_f32(w, p, s, m)
+    else:
+        frbm_bernoulli_chunk_f64(w, p, s, m)
+
+
+cdef inline floating fast_sigmoid(floating x) noexcept nogil:
+    """Vectorisable logistic (fastmath.h); within a few ulp of the libm one."""
+    if floating is float:
+        return frbm_sigmoid_f32(x)
+    else:
+        return frbm_sigmoid_f64(x)
 
 
 # Elementwise passes smaller than this run on one thread: a parallel region costs
@@ -31,60 +68,129 @@ cdef inline uint32_t stream_visible(int t, uint32_t purpose) noexcept nogil:
 
 
 # ----------------------------------------------------------------- row passes
+# Rows are processed in chunks held in stack buffers (no allocation, private to the
+# thread): first the probabilities of the whole chunk, then its random words in bulk,
+# then the comparisons -- three simple loops the compiler vectorises.
+cdef enum:
+    CHUNK = 256
+    STEPPED_WORDS = 2048     # words per chunk of stepped units (n_copies <= 1024)
+
+
+cdef inline floating word_uniform(uint32_t w, floating like) noexcept nogil:
+    """The documented uniform of word ``w`` in the precision of ``like``."""
+    if floating is float:
+        return (<float>(w >> 9) + 0.5) * <float>(1.0 / 8388608.0)
+    else:
+        return (<double>w + 0.5) * (1.0 / 4294967296.0)
+
+
+cdef inline void _bernoulli_row(const floating *x, const floating *bias,
+                                const floating *scale, int n, floating mean_scale,
+                                floating *mean_out, floating *sample_out, uint64_t seed,
+                                uint32_t stream, uint32_t step, uint64_t first) noexcept nogil:
+    """Binary units: p = sigmoid(bias + scale * x); sample = uniform(first + j) < p.
+
+    Outputs may alias ``x`` (each chunk's probabilities are computed before writing).
+    """
+    cdef floating p[CHUNK]
+    cdef uint32_t w[CHUNK]
+    cdef int j0 = 0, j, m
+    while j0 < n:
+        m = n - j0 if n - j0 < CHUNK else CHUNK
+        sigmoid_chunk(x + j0, scale + j0 if scale != NULL else NULL, bias + j0, p, m)
+        if sample_out != NULL:
+            frbm_philox_fill(seed, stream, step, first + j0, m, w)
+            bernoulli_chunk(w, p, sample_out + j0, m)
+        if mean_out != NULL:
+            for j in range(m):
+                mean_out[j0 + j] = p[j] * mean_scale
+        j0 += m
+
+
+cdef inline void _stepped_row(const floating *x, const floating *c, int n, int n_copies,
+                              floating mean_scale, floating *mean_out, floating *sample_out,
+                              uint64_t seed, uint32_t stream, uint32_t step,
+                              uint64_t first) noexcept nogil:
+    """Stepped sigmoid units: copy k of unit j has input x_j - k + 0.5 and word
+    ``(first + j) * n_copies + k``; mean and sample are sums over the copies."""
+    cdef floating xb[CHUNK]
+    cdef floating acc[CHUNK]
+    cdef floating cnt[CHUNK]
+    cdef uint32_t w[STEPPED_WORDS]
+    cdef floating pk, off
+    cdef int j0 = 0, j, k, m
+    cdef int per_chunk = STEPPED_WORDS // n_copies
+    if per_chunk > CHUNK:
+        per_chunk = CHUNK
+    while j0 < n:
+        m = n - j0 if n - j0 < per_chunk else per_chunk
+        for j in range(m):
+            xb[j] = x[j0 + j] + c[j0 + j]
+            acc[j] = 0
+            cnt[j] = 0
+        if sample_out != NULL:
+            frbm_philox_fill(seed, stream, step, (first + j0) * n_copies, m * n_copies, w)
+        for k in range(n_copies):
+            off = k + 0.5
+            for j in range(m):
+                pk = fast_sigmoid(xb[j] - off)
+                acc[j] = acc[j] + pk
+                if sample_out != NULL:
+                    cnt[j] = cnt[j] + (1 if word_uniform(w[j * n_copies + k], pk) < pk else 0)
+        if sample_out != NULL:
+            for j in range(m):
+                sample_out[j0 + j] = cnt[j]
+        if mean_out != NULL:
+            for j in range(m):
+                mean_out[j0 + j] = acc[j] * mean_scale
+        j0 += m
+
+
+cdef inline void _nrelu_row(const floating *x, const floating *c, int n, floating mean_scale,
+                            floating *mean_out, floating *sample_out, frbm_stream *st,
+                            uint64_t first) noexcept nogil:
+    """NReLU units: sample max(0, x + sqrt(sigmoid(x)) * normal(first + j)); mean is
+    the rectified normal's (computed in double)."""
+    cdef floating xj, v
+    cdef int j
+    for j in range(n):
+        xj = x[j] + c[j]
+        if sample_out != NULL:
+            v = xj + <floating>sqrt(sigmoid(xj)) * <floating>frbm_normal(st, first + j)
+            sample_out[j] = v if v > 0 else 0
+        if mean_out != NULL:
+            mean_out[j] = (<floating>nrelu_mean(xj)) * mean_scale
+
+
 cdef inline void _hidden_row(floating *x, const floating *c, int nh, int hidden,
                              int n_copies, floating mean_scale, floating *mean_out,
-                             floating *sample_out, frbm_stream *st,
-                             uint64_t first) noexcept nogil:
+                             floating *sample_out, uint64_t seed, uint32_t stream,
+                             uint32_t step, uint64_t first) noexcept nogil:
     """One row: x (products without bias) -> mean (times mean_scale) and sample.
 
     ``mean_out`` may alias ``x``; either output may be NULL. ``first`` is the index of
     the row's first element in the C-ordered matrix (for the random stream).
     """
-    cdef int j, k
-    cdef floating xj, p, m, s
-    cdef double eps
+    cdef frbm_stream st
     if hidden == HID_BERNOULLI:
-        for j in range(nh):
-            xj = x[j] + c[j]
-            p = sigmoid(xj)
-            if sample_out != NULL:
-                sample_out[j] = 1 if uniform(st, first + j, xj) < p else 0
-            if mean_out != NULL:
-                mean_out[j] = p * mean_scale
+        _bernoulli_row(x, c, <const floating *>NULL, nh, mean_scale, mean_out, sample_out,
+                       seed, stream, step, first)
     elif hidden == HID_STEPPED:
-        for j in range(nh):
-            xj = x[j] + c[j]
-            m = 0
-            s = 0
-            for k in range(n_copies):
-                p = sigmoid(xj - <floating>(k + 0.5))
-                m = m + p
-                if sample_out != NULL and uniform(st, (first + j) * n_copies + k, xj) < p:
-                    s = s + 1
-            if sample_out != NULL:
-                sample_out[j] = s
-            if mean_out != NULL:
-                mean_out[j] = m * mean_scale
+        _stepped_row(x, c, nh, n_copies, mean_scale, mean_out, sample_out, seed, stream,
+                     step, first)
     else:
-        for j in range(nh):
-            xj = x[j] + c[j]
-            if sample_out != NULL:
-                p = xj + <floating>sqrt(sigmoid(xj)) * <floating>frbm_normal(st, first + j)
-                sample_out[j] = p if p > 0 else 0
-            if mean_out != NULL:
-                mean_out[j] = (<floating>nrelu_mean(xj)) * mean_scale
+        frbm_stream_init(&st, seed, stream, step)
+        _nrelu_row(x, c, nh, mean_scale, mean_out, sample_out, &st, first)
 
 
 cdef inline void _hidden_row_at(Py_ssize_t r, int nh, floating *x, const floating *c,
                                 int hidden, int n_copies, floating mean_scale,
                                 floating *mean_out, floating *sample_out, uint64_t seed,
                                 uint32_t stream, uint32_t step) noexcept nogil:
-    cdef frbm_stream st
-    frbm_stream_init(&st, seed, stream, step)
     _hidden_row(x + r * nh, c, nh, hidden, n_copies, mean_scale,
                 mean_out + r * nh if mean_out != NULL else NULL,
                 sample_out + r * nh if sample_out != NULL else NULL,
-                &st, <uint64_t>r * nh)
+                seed, stream, step, <uint64_t>r * nh)
 
 
 cdef inline void _hidden_pass(int n_rows, int nh, floating *x, const floating *c, int hidden,
@@ -104,40 +210,32 @@ cdef inline void _hidden_pass(int n_rows, int nh, floating *x, const floating *c
                            sample_out, seed, stream, step)
 
 
-cdef inline void _visible_row(floating *y, const floating *bias, const floating *scale,
-                              int nv, int visible, bint sample, frbm_stream *st,
-                              uint64_t first) noexcept nogil:
-    """One row in place: products -> mean or sample.
-
-    Input is ``bias + scale * y`` (``scale`` NULL means 1). Bernoulli: sigmoid of it,
-    sampled with uniform ``first + i``. Gaussian: the input is the mean, sampled by
-    adding ``scale * normal(first + i)``.
-    """
+cdef inline void _gaussian_row(floating *y, const floating *bias, const floating *scale,
+                               int nv, bint sample, frbm_stream *st,
+                               uint64_t first) noexcept nogil:
+    """Gaussian units in place: mean = bias + scale * y; sample adds scale * normal."""
     cdef int i
-    cdef floating yi, p, s
-    if visible == VIS_BERNOULLI:
-        for i in range(nv):
-            yi = y[i] * scale[i] + bias[i] if scale != NULL else y[i] + bias[i]
-            p = sigmoid(yi)
-            if sample:
-                y[i] = 1 if uniform(st, first + i, yi) < p else 0
-            else:
-                y[i] = p
-    else:
-        for i in range(nv):
-            s = scale[i] if scale != NULL else 1
-            yi = y[i] * s + bias[i] if scale != NULL else y[i] + bias[i]
-            if sample:
-                yi = yi + s * <floating>frbm_normal(st, first + i)
-            y[i] = yi
+    cdef floating s, yi
+    for i in range(nv):
+        s = scale[i] if scale != NULL else 1
+        yi = y[i] * s + bias[i] if scale != NULL else y[i] + bias[i]
+        if sample:
+            yi = yi + s * <floating>frbm_normal(st, first + i)
+        y[i] = yi
 
 
 cdef inline void _visible_row_at(Py_ssize_t r, floating *y, const floating *bias,
                                  const floating *scale, int nv, int visible, bint sample,
                                  uint64_t seed, uint32_t stream, uint32_t step) noexcept nogil:
+    """Row ``r`` in place: products -> mean, or sample (uniform / normal ``r*nv + i``)."""
     cdef frbm_stream st
-    frbm_stream_init(&st, seed, stream, step)
-    _visible_row(y + r * nv, bias, scale, nv, visible, sample, &st, <uint64_t>r * nv)
+    cdef floating *row = y + r * nv
+    if visible == VIS_BERNOULLI:
+        _bernoulli_row(row, bias, scale, nv, <floating>1, NULL if sample else row,
+                       row if sample else NULL, seed, stream, step, <uint64_t>r * nv)
+    else:
+        frbm_stream_init(&st, seed, stream, step)
+        _gaussian_row(row, bias, scale, nv, sample, &st, <uint64_t>r * nv)
 
 
 cdef inline void _visible_pass(int n_rows, int nv, floating *y, const floating *bias,

@@ -75,7 +75,8 @@ class RBM(EstimatorMixin):
     sample_visible : bool or None, default=None
         Whether the last visible state of the chain (the reconstruction used in the
         negative statistics) is sampled or its mean. None: sample for Bernoulli units
-        (as scikit-learn), the mean for Gaussian ones (noise-free reconstructions give a
+        (as scikit-learn) and for Gaussian units with ``learn_sigma``; the mean for
+        Gaussian units with fixed sigma (noise-free reconstructions give a
         lower-variance gradient; the practical guide's advice). Chains always sample.
     batch_size : int, default=100
     n_iter : int, default=10
@@ -168,7 +169,10 @@ class RBM(EstimatorMixin):
             raise ValueError("learn_sigma=True needs visible='gaussian'")
         sample_visible = self.sample_visible
         if sample_visible is None:
-            sample_visible = not gauss
+            # learned sigma needs the noise of sampled reconstructions: with means, the
+            # correlation between the noise and the hidden statistic is lost and sigma
+            # shrinks well below the data's scale (measured in tests/test_gaussian.py)
+            sample_visible = not gauss or bool(self.learn_sigma)
         elif not isinstance(sample_visible, (bool, np.bool_)):
             raise TypeError(f"sample_visible must be None or a bool; got {sample_visible!r}")
         check_float(self.sigma, "sigma", low=0.0, low_open=True)
