@@ -3,6 +3,7 @@ __version__ = "0.1.0"
 
 from ._config import show_config
 from .rbm import RBM, BernoulliRBM, DivergenceError, GaussianRBM
+from .dbn import DBN
 
-__all__ = ["RBM", "BernoulliRBM", "GaussianRBM", "DivergenceError", "show_config",
+__all__ = ["RBM", "BernoulliRBM", "GaussianRBM", "DivergenceError", "DBN", "show_config",
            "__version__"]
