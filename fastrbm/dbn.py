@@ -24,7 +24,7 @@ from .reference import hidden_mean, softplus
 _MAX_LAYERS = 1 << 8
 _STREAM_FIT = 0                     # propagate='sample' in fit: step 0
 _STREAM_SAMPLE = 1 << 8             # top-down pass of sample(): step = call counter
-_STREAM_BOUND = 1 << 16             # bound's up-pass samples: step = sample index
+_STREAM_BOUND = 2 << 8              # bound's up-pass samples: step = sample index
 _RESERVED = ("n_components", "visible", "hidden", "random_state")
 _HIDDEN_NAMES = {0: "bernoulli", 1: "stepped", 2: "nrelu"}
 
@@ -88,8 +88,12 @@ class DBN(EstimatorMixin):
         self.verbose = verbose
 
     # ------------------------------------------------------------ configuration
-    def _make_layers(self) -> list[RBM]:
-        """Fresh, validated, unfitted RBMs for every layer; ``self`` is not changed."""
+    def _make_layers(self, seed: Optional[int]) -> list[RBM]:
+        """Fresh, validated, unfitted RBMs for every layer; ``self`` is not changed.
+
+        ``seed`` (None: leave the layers' own random_state) seeds layer ``l`` with a
+        seed derived from ``(seed, l)``.
+        """
         layers = self.layers
         if isinstance(layers, (str, bytes, RBM)) or not hasattr(layers, "__iter__"):
             raise TypeError(f"layers must be a list of ints or of RBM objects; got {layers!r}")
@@ -114,7 +118,6 @@ class DBN(EstimatorMixin):
                 raise ValueError(f"{opt} must be one of {allowed}; got {getattr(self, opt)!r}")
         if not isinstance(self.verbose, (numbers.Integral, bool)):
             raise TypeError(f"verbose must be an int; got {self.verbose!r}")
-        seed = None if self.random_state is None else seed_from(self.random_state)
         for l, rbm in enumerate(rbms):
             if seed is not None:
                 rbm.random_state = _layer_seed(seed, l)
@@ -175,14 +178,14 @@ class DBN(EstimatorMixin):
         -------
         self
         """
-        rbms = self._make_layers()
+        seed = seed_from(self.random_state)
+        rbms = self._make_layers(None if self.random_state is None else seed)
         first = rbms[0]
         X = check_data(X, "X", dtype=_data_dtype(first), bernoulli=not first._is_gaussian,
                        estimator=type(self).__name__)
         if self.init == "tied" and len(rbms) > 1 and rbms[1].n_components != X.shape[1]:
             raise ValueError(f"init='tied' needs layers[1] to have as many hidden units as X "
                              f"has features; got {rbms[1].n_components} and {X.shape[1]}")
-        seed = seed_from(self.random_state)
         data = X
         for l, rbm in enumerate(rbms):
             t0 = time.perf_counter()
@@ -346,8 +349,6 @@ class DBN(EstimatorMixin):
                              "layer below the top RBM and Bernoulli visible units above "
                              "the first layer")
         n_samples = check_positive_int(n_samples, "n_samples")
-        if n_samples >= _STREAM_BOUND // _MAX_LAYERS:
-            raise ValueError(f"n_samples must be < {_STREAM_BOUND // _MAX_LAYERS}; got {n_samples}")
         V = rbms[0]._check_X(X).astype(np.float64)
         sizes = [r.n_components for r in directed]
         too_many = sum(sizes) > np.log2(MAX_EXACT_PATHS)
@@ -358,8 +359,8 @@ class DBN(EstimatorMixin):
         elif exact and too_many:
             raise ValueError(f"exact=True would enumerate 2**{sum(sizes)} hidden states, more "
                              f"than MAX_EXACT_PATHS = {MAX_EXACT_PATHS}")
-        lz = self._top_log_z(log_z, ais_runs, random_state,
-                             V if not directed else self.transform(V, len(directed) - 1))
+        lz = self._top_log_z(log_z, ais_runs, random_state, lambda: (
+            V if not directed else self.transform(V, len(directed) - 1)))
         if not directed:
             return -top.free_energy(V) - lz
         if exact:
@@ -367,6 +368,7 @@ class DBN(EstimatorMixin):
         return self._bound_sampled(V, n_samples, lz, random_state)
 
     def _top_log_z(self, log_z, ais_runs, random_state, top_data) -> float:
+        """log Z of the top RBM; ``top_data()`` gives AIS its data-based base model."""
         from . import evaluation
 
         if isinstance(log_z, numbers.Real) and not isinstance(log_z, bool):
@@ -384,7 +386,7 @@ class DBN(EstimatorMixin):
                     raise
         ais_runs = check_positive_int(ais_runs, "ais_runs")
         rs = self._seed if random_state is None else random_state
-        return float(evaluation.ais(top, n_runs=ais_runs, data=top_data, random_state=rs).log_z)
+        return float(evaluation.ais(top, n_runs=ais_runs, data=top_data(), random_state=rs).log_z)
 
     def _path_terms(self, V, states, lz):
         """(integrand, log Q) per row for up-pass states ``states`` (one per directed layer).
@@ -424,17 +426,17 @@ class DBN(EstimatorMixin):
         return out
 
     def _bound_sampled(self, V, n_samples, lz, random_state) -> np.ndarray:
-        if random_state is None:
-            seed, step = self._seed, self._n_sample_calls % 2**32
+        if random_state is None:    # a fresh seed per call, derived from the DBN's
+            seed = _layer_seed(self._seed, 2**32 + self._n_sample_calls)
             self._n_sample_calls += 1
         else:
-            seed, step = seed_from(random_state), 0
+            seed = seed_from(random_state)
         total = np.zeros(V.shape[0])
-        for s in range(n_samples):
+        for s in range(n_samples):      # sample s of every row: step s
             below, states = V, []
             for l, rbm in enumerate(self.rbms_[:-1]):
-                stream = streams.PURPOSE_DBN + _STREAM_BOUND + s * _MAX_LAYERS + l
-                below = sbn.sample_hidden(rbm, below, seed, stream, step).astype(np.float64)
+                stream = streams.PURPOSE_DBN + _STREAM_BOUND + l
+                below = sbn.sample_hidden(rbm, below, seed, stream, s).astype(np.float64)
                 states.append(below)
             total += self._path_terms(V, states, lz)[0]
         return total / n_samples
@@ -543,6 +545,7 @@ def _log_visible(v, h, W, b, s) -> np.ndarray:
 
 
 def _layer_seed(seed: int, layer: int) -> int:
+    """A 64-bit seed derived from ``(seed, layer)`` (independent streams per layer)."""
     words = np.random.SeedSequence([seed, layer]).generate_state(2, np.uint32)
     return int(words[0]) | (int(words[1]) << 32)
 
