@@ -16,9 +16,9 @@ import numpy as np
 
 from . import sbn, streams
 from ._estimator import EstimatorMixin
-from ._validation import check_data, check_positive_int, seed_from
+from ._validation import check_data, check_positive_int, resolve_dtype, seed_from
 from .rbm import RBM
-from .reference import hidden_mean, softplus
+from .reference import hidden_mean, sigmoid, softplus
 
 # Stream offsets inside streams.PURPOSE_DBN (layer l adds l; at most _MAX_LAYERS).
 _MAX_LAYERS = 1 << 8
@@ -403,7 +403,7 @@ class DBN(EstimatorMixin):
                           for a in rbms[l]._params())
             x = (below if s is None else below / s) @ W.T + c
             log_q += (h * x - softplus(x)).sum(1)
-            f += (softplus(x) - hidden_mean(x, 0) * x).sum(1)          # entropy of Q
+            f += (softplus(x) - sigmoid(x) * x).sum(1)                  # entropy of Q
             f += _log_visible(below, h, W, b, s)                         # log p(below | h)
             below = h
         return f - rbms[-1].free_energy(below) - lz, log_q
@@ -551,8 +551,6 @@ def _layer_seed(seed: int, layer: int) -> int:
 
 
 def _data_dtype(rbm):
-    from ._validation import resolve_dtype
-
     return resolve_dtype(rbm.dtype)
 
 
