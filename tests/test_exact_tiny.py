@@ -165,7 +165,7 @@ def chi2_pvalue(states, probs):
 def _gibbs_from(v0, ex, n_steps, seed, hidden=0, n_copies=1):
     V = np.tile(v0, (N_CHAINS, 1))
     out = _kernels.gibbs(V, ex.W, ex.b, ex.c, None, 0, hidden, n_copies, n_steps, seed, 0,
-                         streams.PURPOSE_GIBBS, True, 2)
+                         streams.PURPOSE_GIBBS, True, 1)
     return state_index(out)
 
 
@@ -215,7 +215,7 @@ def test_rbm_sample_reaches_exact_equilibrium():
     """The public path: RBM.sample with hand-set parameters."""
     W, b, c = tiny_params(8, scale=1.5)
     ex = Exact(W, b, c)
-    rbm = RBM(n_components=NH, n_iter=1, dtype="float64", random_state=3, n_threads=2)
+    rbm = RBM(n_components=NH, n_iter=1, dtype="float64", random_state=3, n_threads=1)
     rbm.fit(VS)
     rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_ = W.copy(), b.copy(), c.copy()
     got = state_index(rbm.sample(N_CHAINS, n_steps=60))

