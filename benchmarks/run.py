@@ -48,7 +48,7 @@ from configs import configs, make_data  # noqa: E402
 from floors import blas_library, call_overhead_seconds, cd_floor  # noqa: E402
 from machine import info as machine_info  # noqa: E402
 from ours import epoch_callables, make_model, step_callables  # noqa: E402
-from timing import Budget, measure, ratio, scaled  # noqa: E402
+from timing import Budget, measure_many, ratio, scaled  # noqa: E402
 
 SECTIONS = ("configs", "units", "ais", "threads", "memory")
 DTYPES = ("float32", "float64")
@@ -92,13 +92,9 @@ def run_config(cfg, dtype, budget, n_threads):
             subjects.update(make())
         except peers.PeerUnavailable as exc:
             skipped[f"{name}_step"] = skipped[f"{name}_epoch"] = str(exc)
-    timings = {}
-    for name in report.TIMED:
-        if name in subjects:
-            _log(f"  {cfg.name} {dtype} {name}")
-            timings[name] = measure(subjects[name], budget)
-        else:
-            timings[name] = None
+    _log(f"  {cfg.name} {dtype}: {', '.join(n for n in report.TIMED if n in subjects)}")
+    measured = measure_many({n: subjects[n] for n in report.TIMED if n in subjects}, budget)
+    timings = {name: measured.get(name) for name in report.TIMED}
     per_batch = {k: scaled(timings[k], 1.0 / cfg.n_batches) for k in
                  ("kernel_epoch", "fit_epoch", "reference_epoch", "sklearn_epoch",
                   "torch_epoch")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 import numpy as np
 
@@ -49,7 +49,7 @@ def measure(fn: Callable[[], object], budget: Budget,
     budget : Budget
         Repeats, warm-up calls and the minimum length of one repeat.
     setup : callable, optional
-        Called (untimed) before every repeat, e.g. to reset state that ``fn`` mutates.
+        Called (untimed) before the warm-up, the calibration and every repeat.
 
     Returns
     -------
@@ -57,22 +57,49 @@ def measure(fn: Callable[[], object], budget: Budget,
         ``median``, ``min``, ``max`` (seconds per call), ``repeats`` and ``inner``
         (calls per repeat).
     """
-    for _ in range(budget.warmup):
-        if setup is not None:
-            setup()
-        fn()
-    inner = _inner_count(fn, budget.min_repeat_seconds)
-    per_call = []
+    return measure_many({"fn": fn}, budget, {"fn": setup} if setup else None)["fn"]
+
+
+def measure_many(fns: Dict[str, Callable[[], object]], budget: Budget,
+                 before: Optional[Dict[str, Callable[[], object]]] = None) -> dict:
+    """Time several callables in interleaved rounds; ``{name: measure-style dict}``.
+
+    Every callable is warmed up and calibrated first; then each round times one
+    repeat of each in turn. Load from other processes that comes and goes during the
+    run then falls on all of them alike, so ratios of medians are steadier than when
+    each callable is timed in its own stretch of time. ``before[name]``, if given, runs
+    untimed before that callable's warm-up, calibration and each repeat (e.g. to set
+    a thread count).
+    """
+    names = list(fns)
+    before = before or {}
+
+    def prepare(name):
+        if before.get(name) is not None:
+            before[name]()
+
+    inner = {}
+    for n in names:
+        prepare(n)
+        for _ in range(budget.warmup):
+            fns[n]()
+        inner[n] = _inner_count(fns[n], budget.min_repeat_seconds)
+    per_call = {n: [] for n in names}
     for _ in range(budget.repeats):
-        if setup is not None:
-            setup()
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        per_call.append((time.perf_counter() - t0) / inner)
-    a = np.asarray(per_call)
-    return {"median": float(np.median(a)), "min": float(a.min()), "max": float(a.max()),
-            "repeats": int(budget.repeats), "inner": int(inner)}
+        for n in names:
+            fn, k = fns[n], inner[n]
+            prepare(n)
+            t0 = time.perf_counter()
+            for _ in range(k):
+                fn()
+            per_call[n].append((time.perf_counter() - t0) / k)
+    out = {}
+    for n in names:
+        a = np.asarray(per_call[n])
+        out[n] = {"median": float(np.median(a)), "min": float(a.min()),
+                  "max": float(a.max()), "repeats": int(budget.repeats),
+                  "inner": int(inner[n])}
+    return out
 
 
 def scaled(result: Optional[dict], factor: float) -> Optional[dict]:
