@@ -5,11 +5,49 @@ import os
 import platform
 import subprocess
 import sys
+import time
 
 #: Variables that select slower OpenBLAS code paths on this kind of machine.
 SLOW_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 #: Set by run.py when it re-executed itself without SLOW_ENV (holds the old values).
 UNSET_MARKER = "FASTRBM_BENCH_UNSET_ENV"
+
+
+def _cpu_times():
+    """(busy, total) jiffies of all CPUs from /proc/stat, or None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)     # idle + iowait
+    total = sum(fields[:8])                                      # up to steal
+    return total - idle, total
+
+
+def cpu_busy(seconds: float = 1.0):
+    """Fraction of all cores busy during ``seconds`` while this process sleeps: the load
+    other processes put on the machine (None where /proc/stat is unavailable)."""
+    a = _cpu_times()
+    time.sleep(seconds)
+    b = _cpu_times()
+    if a is None or b is None or b[1] == a[1]:
+        return None
+    return (b[0] - a[0]) / (b[1] - a[1])
+
+
+def settle(max_wait: float, threshold: float = 0.15) -> dict:
+    """Wait up to ``max_wait`` seconds for other processes to leave the cores idle.
+
+    With two cores and threads that synchronise several times per step, another busy
+    process can slow a two-thread step tenfold; results taken under load say so.
+    Returns ``{'busy': fraction, 'waited': seconds}`` from the last one-second probe.
+    """
+    t0 = time.perf_counter()
+    busy = cpu_busy(0.5)
+    while busy is not None and busy > threshold and time.perf_counter() - t0 < max_wait:
+        busy = cpu_busy(1.0)
+    return {"busy": busy, "waited": round(time.perf_counter() - t0, 1)}
 
 
 def _cpu_model() -> str:
@@ -53,6 +91,7 @@ def info(n_threads, peer_versions) -> dict:
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty_kernels": bool(_git("status", "--porcelain", "--", "fastrbm", "src_c")),
         "threadpools": threadpool_info(),   # after peers are imported: their pools too
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "env_unset_for_this_run": unset,
         "env_still_set": {k: os.environ[k] for k in SLOW_ENV if k in os.environ},
     }

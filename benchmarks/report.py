@@ -56,10 +56,17 @@ def _check_mark(check) -> str:
     return "ok" if check["ok"] else "MISS"
 
 
+def _busy(quiet) -> str:
+    """Share of the cores other processes used just before a block was timed."""
+    if not quiet or quiet.get("busy") is None:
+        return "—"
+    return f"{100 * quiet['busy']:.0f}%"
+
+
 def ratios_table(result) -> str:
     """Ratios against fastrbm (same run) on each config's basis, with the targets."""
     header = ["config", "dtype", "basis", "fastrbm / floor", "x reference", "x sklearn",
-              "x torch", "kernel epoch / step", "targets missed"]
+              "x torch", "epoch / step", "others' CPU", "targets missed"]
     rows = []
     for cfg in result["configs"]:
         for dt, r in cfg["results"].items():
@@ -78,7 +85,8 @@ def ratios_table(result) -> str:
             missed = [c["what"] for c in r["checks"] if not c["ok"]]
             rows.append([cfg["name"], dt, basis, cell("floor", "≤"), cell("reference", "≥"),
                          cell("sklearn", "≥"), cell("torch", "≥"),
-                         _x(r["ratios"]["epoch_overhead"]), ", ".join(missed) or "none"])
+                         _x(r["ratios"]["epoch_overhead"]), _busy(r.get("others_cpu_before")),
+                         ", ".join(missed) or "none"])
     return _table(header, rows)
 
 

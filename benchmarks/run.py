@@ -46,7 +46,7 @@ import scaling  # noqa: E402
 import unit_tradeoff  # noqa: E402
 from configs import configs, make_data  # noqa: E402
 from floors import blas_library, call_overhead_seconds, cd_floor  # noqa: E402
-from machine import info as machine_info  # noqa: E402
+from machine import info as machine_info, settle  # noqa: E402
 from ours import epoch_callables, make_model, step_callables  # noqa: E402
 from timing import Budget, measure_many, ratio, scaled  # noqa: E402
 
@@ -68,6 +68,10 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=7, help="timed repeats after warm-up")
     p.add_argument("--threads", type=int, default=None,
                    help="threads for fastrbm and the peers (default: all available)")
+    p.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                   help="before each measurement block wait up to this long for other "
+                        "processes to leave the cores idle (the CPU share they used "
+                        "is recorded either way)")
     p.add_argument("--keep-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE if set")
     return p.parse_args(argv)
@@ -153,19 +157,23 @@ def main(argv=None):
                      "persistent": cfg.persistent, "basis": cfg.basis,
                      "targets": cfg.targets, "results": {}}
             for dt in dtypes:
-                _log(f"config {cfg.name} {dt}")
+                quiet = settle(args.wait_idle)
+                _log(f"config {cfg.name} {dt} (other processes used {quiet['busy']} of the CPU)")
                 entry["results"][dt] = run_config(cfg, np.dtype(dt), budget, n_threads)
+                entry["results"][dt]["others_cpu_before"] = quiet
             result["configs"].append(entry)
     else:
         result["configs"] = []
 
     if "units" in sections:
         _log("units: stepped sigmoid vs NReLU")
+        settle(args.wait_idle)
         sizes = (96, 64, 16) if args.quick else (784, 500, 100)
         result["units"] = unit_tradeoff.run(sizes, budget, n_threads,
                                             n_sample_rows=200 if args.quick else 2000)
     if "ais" in sections:
         _log("ais")
+        settle(args.wait_idle)
         sizes, runs, steps = ((96, 64), 10, 20) if args.quick else ((784, 500), 100, 1000)
         result["ais"] = ais_bench.run(sizes, runs, steps, budget, n_threads)
     if "threads" in sections:
@@ -174,10 +182,12 @@ def main(argv=None):
             if cfg.name in ("a", "d"):
                 for dt in dtypes:
                     _log(f"threads {cfg.name} {dt}")
+                    settle(args.wait_idle)
                     X = make_data(cfg, np.dtype(dt))
                     result["threads"].append(scaling.run(cfg, X, budget, n_threads))
     if "memory" in sections:
         _log("memory")
+        settle(args.wait_idle)
         cfg = configs(args.quick, "a")[0]
         result["memory"] = memory.run(cfg, make_model, make_data, 3 if args.quick else 6,
                                       n_threads)
