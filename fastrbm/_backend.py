@@ -22,6 +22,10 @@ class NumpyBackend:
     def make_workspace(self, hyper, n_visible, n_hidden, dtype):
         return None
 
+    def training_blas_threads(self, hyper, n_visible, n_hidden, n_threads):
+        """BLAS threads while training: NumPy's products use BLAS's own threads."""
+        return n_threads
+
     def hidden_mean(self, V, W, c, sigma, hidden, n_copies, n_threads):
         return reference.hidden_mean(reference.hidden_input(V, W, c, sigma), hidden, n_copies)
 
@@ -63,6 +67,12 @@ class CythonBackend:
 
     def make_workspace(self, hyper, n_visible, n_hidden, dtype):
         return self.k.make_workspace(hyper, n_visible, n_hidden, dtype)
+
+    def training_blas_threads(self, hyper, n_visible, n_hidden, n_threads):
+        """BLAS threads while training: 1 when the epoch splits rows over OpenMP threads
+        (each calls BLAS on its own rows; nesting BLAS threads would oversubscribe)."""
+        nt = self.k.epoch_threads(hyper.batch_size, n_visible, n_hidden, n_threads)
+        return 1 if nt > 1 else n_threads
 
     def hidden_mean(self, V, W, c, sigma, hidden, n_copies, n_threads):
         out = np.empty((V.shape[0], W.shape[0]), dtype=W.dtype)

@@ -6,7 +6,7 @@ Every ``def`` function here trusts its caller (the estimators validate): arrays 
 C-contiguous, of one dtype, with consistent shapes. Each has a twin of the same name
 and meaning in :mod:`fastrbm.reference`.
 
-Layout of a training step (see ``_cd_step``): a workspace made once per fit holds
+Layout of a training step (see ``_epoch_worker``): a workspace made once per fit holds
 ``vstack`` (n_pos + n_neg, n_visible) and ``hstack`` (n_pos + n_neg, n_hidden).
 Positive rows come first, weighted +1/n_pos; negative rows follow, weighted -1/n_neg,
 so one gemm ``hstack.T @ vstack`` gives the whole weight gradient and column sums give
@@ -16,7 +16,7 @@ import numpy as np
 
 cimport cython
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, parallel
 from libc.math cimport sqrt, exp, log
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
@@ -25,7 +25,7 @@ from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_word, frbm_normal,
 from fastrbm._unitmath cimport sigmoid, uniform, softplus, nrelu_mean, nrelu_phi
 from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
                               HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden, stream_visible,
-                              _hidden_pass, _visible_pass, _colsum)
+                              _hidden_pass, _visible_pass, _hidden_row_at, _visible_row_at)
 
 cdef extern from *:
     """
@@ -33,13 +33,22 @@ cdef extern from *:
     #include <omp.h>
     static int frbm_openmp_enabled(void) { return 1; }
     static int frbm_omp_max_threads(void) { return omp_get_max_threads(); }
+    static inline int frbm_thread_num(void) { return omp_get_thread_num(); }
+    static inline int frbm_num_threads(void) { return omp_get_num_threads(); }
+    static inline void frbm_barrier(void) { _Pragma("omp barrier") }
     #else
     static int frbm_openmp_enabled(void) { return 0; }
     static int frbm_omp_max_threads(void) { return 1; }
+    static inline int frbm_thread_num(void) { return 0; }
+    static inline int frbm_num_threads(void) { return 1; }
+    static inline void frbm_barrier(void) { }
     #endif
     """
     int frbm_openmp_enabled() nogil
     int frbm_omp_max_threads() nogil
+    int frbm_thread_num() nogil
+    int frbm_num_threads() nogil
+    void frbm_barrier() nogil
 
 DEF NRELU_CUTOFF = 40.0
 
@@ -84,131 +93,184 @@ cdef struct StepConfig:
     double min_sigma
     uint64_t seed
     int n_threads
+    int n_chains
 
 
-cdef void _cd_step(const StepConfig *cfg, int n_pos, int n_neg,
-                   floating *W, floating *b, floating *c, floating *sigma,
-                   floating *mW, floating *mb, floating *mc, floating *mz,
-                   floating *chains, floating *q,
-                   floating *vstack, floating *hstack, floating *hsample,
-                   floating *scratch, floating *bias_vis, floating *col_a, floating *col_b,
-                   floating *hcol_a, floating *hcol_b, floating *pen_buf,
-                   uint32_t step) noexcept nogil:
-    """One CD-k / PCD-k update; ``vstack[:n_pos]`` holds the (scaled) data rows."""
-    cdef int nv = cfg.nv, nh = cfg.nh, nt = cfg.n_threads
-    cdef int n_tot = n_pos + n_neg
-    cdef int t, i, j
+cdef inline void _part(int n, int t, int n_parts, int *lo, int *hi) noexcept nogil:
+    """Part ``t`` of ``n`` items split into ``n_parts`` contiguous, nearly equal parts."""
+    lo[0] = <int>((<int64_t>n * t) // n_parts)
+    hi[0] = <int>((<int64_t>n * (t + 1)) // n_parts)
+
+
+cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int64_t *order,
+                        int n, int batch_size, floating *W, floating *b, floating *c,
+                        floating *sigma, floating *mW, floating *mb, floating *mc,
+                        floating *mz, floating *chains, floating *q, floating *vstack,
+                        floating *hstack, floating *hsample, floating *scratch,
+                        floating *bias_vis, floating *inv_sigma, floating *col_a,
+                        floating *col_b, floating *hcol_a, floating *hcol_b,
+                        floating *pen_buf, uint32_t step) noexcept nogil:
+    """One thread's share of a whole epoch of CD-k / PCD-k updates.
+
+    Every thread of the parallel region runs this. Row phase: the thread gathers its
+    rows of the minibatch and runs their positive phase and their Gibbs chains (a row's
+    chain never leaves its thread, so no synchronisation is needed inside the chain);
+    products go through single-threaded BLAS on the thread's rows. Column phase, after a
+    barrier: the thread owns a block of hidden units (their gradient gemm straight into
+    the momentum buffer, the W / c update) and a block of visible units (bias
+    statistics, b and sigma updates). A barrier ends the step.
+
+    Stacked layout: ``vstack`` (n_pos + n_neg, nv) holds the data rows then the chain's
+    last visible states; ``hstack`` the positive hidden means weighted +1/n_pos then the
+    negative ones weighted -1/n_neg, so ``hstack.T @ vstack`` is the weight gradient.
+    """
+    cdef int n_threads = frbm_num_threads(), tid = frbm_thread_num()
+    cdef int nv = cfg.nv, nh = cfg.nh
+    cdef int start = 0, n_pos, n_neg, n_tot, r0, r1, i0, i1, j0, j1, t, r
+    cdef Py_ssize_t i, j, src
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
-    cdef floating wp = 1.0 / n_pos, wn = 1.0 / n_neg
+    cdef bint sparse = cfg.sparsity_cost > 0
+    cdef floating wp, wn, g, d, w, sgn, pj, zi, si
     cdef floating lr = cfg.learning_rate, mom = cfg.momentum
-    cdef floating *vneg = vstack + <Py_ssize_t>n_pos * nv
-    cdef floating *hneg = hstack + <Py_ssize_t>n_pos * nh
+    cdef floating l2 = cfg.weight_decay, l1 = cfg.l1
+    cdef floating *vneg
+    cdef floating *hneg
     cdef floating *chain = chains if cfg.persistent else hsample
-    cdef floating *hsample_out
-    cdef floating d, pen, g, w, zi, si
+    _part(nv, tid, n_threads, &i0, &i1)
+    _part(nh, tid, n_threads, &j0, &j1)
+    while start < n:
+        n_pos = batch_size if start + batch_size <= n else n - start
+        n_neg = cfg.n_chains if cfg.persistent else n_pos
+        n_tot = n_pos + n_neg
+        wp = 1.0 / n_pos
+        wn = 1.0 / n_neg
+        vneg = vstack + <Py_ssize_t>n_pos * nv
+        hneg = hstack + <Py_ssize_t>n_pos * nh
 
-    # visible bias in the space the chain runs in: b, or b / sigma for Gaussian units
-    for i in range(nv):
-        bias_vis[i] = b[i] / sigma[i] if gauss else b[i]
+        # ---- row phase: this thread's data rows and chains
+        _part(n_pos, tid, n_threads, &r0, &r1)
+        for r in range(r0, r1):
+            src = order[start + r]
+            if gauss:
+                for i in range(nv):
+                    vstack[r * nv + i] = X[src, i] * inv_sigma[i]
+            else:
+                for i in range(nv):
+                    vstack[r * nv + i] = X[src, i]
+        if r1 > r0:
+            gemm(False, True, r1 - r0, nh, nv, <floating>1, vstack + <Py_ssize_t>r0 * nv, nv,
+                 W, nv, <floating>0, hstack + <Py_ssize_t>r0 * nh, nh)
+            for r in range(r0, r1):
+                _hidden_row_at(r, nh, hstack, c, cfg.hidden, cfg.n_copies, wp, hstack,
+                               NULL if cfg.persistent else hsample, cfg.seed,
+                               stream_hidden(0, 0), step)
+        # CD chains are the positive rows (same split, same thread); PCD chains are split
+        _part(n_neg, tid, n_threads, &r0, &r1)
+        if r1 > r0:
+            for t in range(1, cfg.k + 1):
+                gemm(False, False, r1 - r0, nv, nh, <floating>1, chain + <Py_ssize_t>r0 * nh,
+                     nh, W, nv, <floating>0, vneg + <Py_ssize_t>r0 * nv, nv)
+                for r in range(r0, r1):
+                    _visible_row_at(r, vneg, bias_vis, <floating *>NULL, nv, cfg.visible,
+                                    t < cfg.k or cfg.sample_visible, cfg.seed,
+                                    stream_visible(t, 0), step)
+                gemm(False, True, r1 - r0, nh, nv, <floating>1, vneg + <Py_ssize_t>r0 * nv,
+                     nv, W, nv, <floating>0, hneg + <Py_ssize_t>r0 * nh, nh)
+                for r in range(r0, r1):
+                    _hidden_row_at(r, nh, hneg, c, cfg.hidden, cfg.n_copies, -wn,
+                                   hneg if t == cfg.k else NULL,
+                                   chain if (t < cfg.k or cfg.persistent) else NULL,
+                                   cfg.seed, stream_hidden(t, 0), step)
+        frbm_barrier()
 
-    # positive phase: hidden means of the data (weighted 1/n_pos), the chain's start
-    gemm(False, True, n_pos, nh, nv, <floating>1, vstack, nv, W, nv, <floating>0, hstack, nh)
-    _hidden_pass(n_pos, nh, hstack, c, cfg.hidden, cfg.n_copies, wp, hstack,
-                 NULL if cfg.persistent else hsample, cfg.seed, stream_hidden(0, 0), step, nt)
+        # ---- learned sigma: s-gradient needs (h W) of every row before W moves
+        if cfg.learn_sigma:
+            _part(n_tot, tid, n_threads, &r0, &r1)
+            if r1 > r0:
+                gemm(False, False, r1 - r0, nv, nh, <floating>1, hstack + <Py_ssize_t>r0 * nh,
+                     nh, W, nv, <floating>0, scratch + <Py_ssize_t>r0 * nv, nv)
+            frbm_barrier()
 
-    # negative phase: k Gibbs steps; the last hidden means go in weighted -1/n_neg
-    for t in range(1, cfg.k + 1):
-        gemm(False, False, n_neg, nv, nh, <floating>1, chain, nh, W, nv, <floating>0, vneg, nv)
-        _visible_pass(n_neg, nv, vneg, bias_vis, <floating *>NULL, cfg.visible,
-                      t < cfg.k or cfg.sample_visible, cfg.seed, stream_visible(t, 0), step, nt)
-        gemm(False, True, n_neg, nh, nv, <floating>1, vneg, nv, W, nv, <floating>0, hneg, nh)
-        hsample_out = chain if (t < cfg.k or cfg.persistent) else NULL
-        _hidden_pass(n_neg, nh, hneg, c, cfg.hidden, cfg.n_copies, -wn,
-                     hneg if t == cfg.k else NULL, hsample_out, cfg.seed,
-                     stream_hidden(t, 0), step, nt)
+        # ---- visible block: bias statistics (rows added in order: any thread count)
+        for i in range(i0, i1):
+            col_a[i] = 0
+            col_b[i] = 0
+        for r in range(n_pos):
+            for i in range(i0, i1):
+                col_a[i] = col_a[i] + vstack[<Py_ssize_t>r * nv + i]
+        for r in range(n_neg):
+            for i in range(i0, i1):
+                col_b[i] = col_b[i] + vneg[<Py_ssize_t>r * nv + i]
+        if cfg.learn_sigma:
+            # d(-E)/dz_i, z = log sigma^2: (vt - b/s)^2 / 2 - vt (h W)_i / 2; the signed
+            # row weights are already in hstack, hence in scratch
+            for i in range(i0, i1):
+                g = 0
+                for r in range(n_tot):
+                    d = vstack[<Py_ssize_t>r * nv + i] - bias_vis[i]
+                    w = wp if r < n_pos else -wn
+                    g = g + 0.5 * (w * d * d - vstack[<Py_ssize_t>r * nv + i]
+                                   * scratch[<Py_ssize_t>r * nv + i])
+                if not cfg.sample_visible:
+                    # a mean reconstruction leaves out the unit noise: E[eps^2] / 2 per row
+                    g = g - <floating>0.5
+                mz[i] = mom * mz[i] + <floating>cfg.sigma_learning_rate * g
+        if sparse:
+            frbm_barrier()      # the sparsity term on W needs every visible mean
 
-    # bias statistics: column sums of each half (deterministic order)
-    _colsum(n_pos, nv, vstack, col_a, nt)
-    _colsum(n_neg, nv, vneg, col_b, nt)
-    _colsum(n_pos, nh, hstack, hcol_a, nt)
-    _colsum(n_neg, nh, hneg, hcol_b, nt)
-
-    if cfg.learn_sigma:
-        # d(-E)/dz_i, z = log sigma^2: (vt - b/s)^2 / 2 - vt (h W)_i / 2, with the
-        # signed weights already in hstack
-        gemm(False, False, n_tot, nv, nh, <floating>1, hstack, nh, W, nv, <floating>0, scratch, nv)
-        for i in range(nv):
-            g = 0
-            for j in range(n_tot):
-                d = vstack[<Py_ssize_t>j * nv + i] - bias_vis[i]
-                w = wp if j < n_pos else -wn
-                g = g + 0.5 * (w * d * d - vstack[<Py_ssize_t>j * nv + i] * scratch[<Py_ssize_t>j * nv + i])
-            if not cfg.sample_visible:
-                # a mean reconstruction leaves out the unit noise: E[eps^2] / 2 per row
-                g = g - <floating>0.5
-            mz[i] = mom * mz[i] + <floating>cfg.sigma_learning_rate * g
-
-    # weight gradient straight into the momentum buffer: mW = mom mW + lr hstack^T vstack
-    gemm(True, False, nh, nv, n_tot, lr, hstack, nh, vstack, nv, mom, mW, nv)
-
-    # sparsity: running mean q of the positive hidden means, penalty on c and W
-    for j in range(nh):
-        if cfg.sparsity_cost > 0:
-            d = cfg.sparsity_decay
-            q[j] = d * q[j] + (1 - d) * hcol_a[j]
-            pen_buf[j] = <floating>cfg.sparsity_cost * (<floating>cfg.sparsity_target - q[j])
-        else:
-            pen_buf[j] = 0
-    _update_weights(nh, nv, W, mW, pen_buf, col_a, wp, lr, <floating>cfg.weight_decay,
-                    <floating>cfg.l1, nt)
-
-    for i in range(nv):
-        g = col_a[i] * wp - col_b[i] * wn
-        if gauss:
-            g = g / sigma[i]
-        mb[i] = mom * mb[i] + lr * g
-        b[i] = b[i] + mb[i]
-    for j in range(nh):
-        # hcol_a / hcol_b are column sums of rows already weighted +1/n_pos, -1/n_neg
-        mc[j] = mom * mc[j] + lr * (hcol_a[j] + hcol_b[j] + pen_buf[j])
-        c[j] = c[j] + mc[j]
-    if cfg.learn_sigma:
-        for i in range(nv):
-            zi = 2 * log(sigma[i]) + mz[i]
-            si = exp(zi / 2)
-            sigma[i] = si if si > cfg.min_sigma else cfg.min_sigma
-
-
-cdef void _update_weights(int nh, int nv, floating *W, floating *mW, const floating *pen,
-                          const floating *vsum_pos, floating wp, floating lr, floating l2,
-                          floating l1, int n_threads) noexcept nogil:
-    """mW += lr (pen_j vbar_i - l2 W - l1 sign W); W += mW."""
-    cdef Py_ssize_t j, i
-    cdef floating w, sgn, pj
-    cdef int nt = n_threads if <int64_t>nh * nv >= PARALLEL_MIN_ELEMENTS else 1
-    for j in prange(nh, num_threads=nt, schedule="static"):
-        pj = pen[j] * wp
-        for i in range(nv):
-            w = W[j * nv + i]
-            sgn = (w > 0) - (w < 0)
-            mW[j * nv + i] = mW[j * nv + i] + lr * (pj * vsum_pos[i] - l2 * w - l1 * sgn)
-            W[j * nv + i] = w + mW[j * nv + i]
-
-
-# ----------------------------------------------------------- epoch and API
-cdef void _gather_rows(int n_rows, int nv, const floating[:, :] X, const int64_t *rows,
-                       const floating *inv_sigma, floating *out, int n_threads) noexcept nogil:
-    """out[r] = X[rows[r]] (* 1/sigma): the minibatch, in any input memory order."""
-    cdef Py_ssize_t r, i, src
-    cdef int nt = n_threads if <int64_t>n_rows * nv >= PARALLEL_MIN_ELEMENTS else 1
-    for r in prange(n_rows, num_threads=nt, schedule="static"):
-        src = rows[r]
-        if inv_sigma != NULL:
+        # ---- hidden block: statistics, sparsity, gradient gemm, W and c updates
+        for j in range(j0, j1):
+            hcol_a[j] = 0
+            hcol_b[j] = 0
+        for r in range(n_pos):
+            for j in range(j0, j1):
+                hcol_a[j] = hcol_a[j] + hstack[<Py_ssize_t>r * nh + j]
+        for r in range(n_neg):
+            for j in range(j0, j1):
+                hcol_b[j] = hcol_b[j] + hneg[<Py_ssize_t>r * nh + j]
+        for j in range(j0, j1):
+            if sparse:
+                d = cfg.sparsity_decay
+                q[j] = d * q[j] + (1 - d) * hcol_a[j]
+                pen_buf[j] = <floating>cfg.sparsity_cost * (<floating>cfg.sparsity_target - q[j])
+            else:
+                pen_buf[j] = 0
+        if j1 > j0:
+            gemm(True, False, j1 - j0, nv, n_tot, lr, hstack + j0, nh, vstack, nv, mom,
+                 mW + <Py_ssize_t>j0 * nv, nv)
+        for j in range(j0, j1):
+            pj = pen_buf[j] * wp
             for i in range(nv):
-                out[r * nv + i] = X[src, i] * inv_sigma[i]
-        else:
-            for i in range(nv):
-                out[r * nv + i] = X[src, i]
+                w = W[j * nv + i]
+                sgn = (w > 0) - (w < 0)
+                g = -l2 * w - l1 * sgn
+                if sparse:
+                    g = g + pj * col_a[i]
+                mW[j * nv + i] = mW[j * nv + i] + lr * g
+                W[j * nv + i] = w + mW[j * nv + i]
+            # hcol_a / hcol_b are sums of rows already weighted +1/n_pos, -1/n_neg
+            mc[j] = mom * mc[j] + lr * (hcol_a[j] + hcol_b[j] + pen_buf[j])
+            c[j] = c[j] + mc[j]
+
+        # ---- visible block: b (and sigma) updates, then the next step's scalings
+        for i in range(i0, i1):
+            g = col_a[i] * wp - col_b[i] * wn
+            if gauss:
+                g = g / sigma[i]
+            mb[i] = mom * mb[i] + lr * g
+            b[i] = b[i] + mb[i]
+            if cfg.learn_sigma:
+                zi = 2 * log(sigma[i]) + mz[i]
+                si = exp(zi / 2)
+                sigma[i] = si if si > cfg.min_sigma else cfg.min_sigma
+            if gauss:
+                inv_sigma[i] = 1 / sigma[i]
+                bias_vis[i] = b[i] / sigma[i]
+            else:
+                bias_vis[i] = b[i]
+        frbm_barrier()
+        step += 1
+        start += batch_size
 
 
 def make_workspace(hyper, int n_visible, int n_hidden, dtype):
@@ -226,38 +288,70 @@ def make_workspace(hyper, int n_visible, int n_hidden, dtype):
 
 
 def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[:, ::1] W,
-                      floating[::1] b, floating[::1] c, floating[::1] sigma,
-                      floating[:, ::1] mW, floating[::1] mb, floating[::1] mc,
-                      floating[::1] mz, floating[:, ::1] chains, floating[::1] q,
-                      floating[:, ::1] vstack, floating[:, ::1] hstack,
-                      floating[:, ::1] hsample, floating[:, ::1] scratch,
-                      floating[:, ::1] vec_v, floating[:, ::1] vec_h,
-                      hyper, uint64_t seed, int n_threads, uint32_t step0):
+                     floating[::1] b, floating[::1] c, floating[::1] sigma,
+                     floating[:, ::1] mW, floating[::1] mb, floating[::1] mc,
+                     floating[::1] mz, floating[:, ::1] chains, floating[::1] q,
+                     floating[:, ::1] vstack, floating[:, ::1] hstack,
+                     floating[:, ::1] hsample, floating[:, ::1] scratch,
+                     floating[:, ::1] vec_v, floating[:, ::1] vec_h,
+                     hyper, uint64_t seed, int n_threads, uint32_t step0):
     cdef StepConfig cfg = _make_config(hyper, W.shape[1], W.shape[0], seed, n_threads)
     cdef int batch_size = hyper.batch_size
-    cdef int n = order.shape[0]
-    cdef int start, n_pos, n_neg, i
-    cdef uint32_t step = step0
+    cdef int n = order.shape[0], nv = W.shape[1], nh = W.shape[0]
+    cdef int i, nt
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
-    cdef floating *inv_sigma = &vec_v[3, 0]
-    with nogil:
-        start = 0
-        while start < n:
-            n_pos = batch_size if start + batch_size <= n else n - start
-            n_neg = chains.shape[0] if cfg.persistent else n_pos
-            if gauss:
-                for i in range(cfg.nv):
-                    inv_sigma[i] = 1 / sigma[i]
-            _gather_rows(n_pos, cfg.nv, X, &order[start], inv_sigma if gauss else NULL,
-                         &vstack[0, 0], cfg.n_threads)
-            _cd_step(&cfg, n_pos, n_neg, &W[0, 0], &b[0], &c[0], &sigma[0], &mW[0, 0],
-                     &mb[0], &mc[0], &mz[0], &chains[0, 0], &q[0], &vstack[0, 0],
-                     &hstack[0, 0], &hsample[0, 0], &scratch[0, 0], &vec_v[0, 0],
-                     &vec_v[1, 0], &vec_v[2, 0], &vec_h[0, 0], &vec_h[1, 0], &vec_h[2, 0],
-                     step)
-            step += 1
-            start += batch_size
-    return step - step0
+    _check_epoch_shapes(X, order, W, chains, vstack, hstack, hsample, scratch, vec_v, vec_h,
+                        batch_size, cfg)
+    cfg.n_chains = chains.shape[0]
+    nt = epoch_threads(batch_size, nv, nh, n_threads)
+    if n == 0:
+        return 0
+    for i in range(nv):     # the scalings the first step starts from
+        vec_v[2, i] = 1 / sigma[i] if gauss else 1
+        vec_v[3, i] = b[i] / sigma[i] if gauss else b[i]
+    with nogil, parallel(num_threads=nt):
+        _epoch_worker(&cfg, X, &order[0], n, batch_size, &W[0, 0], &b[0], &c[0], &sigma[0],
+                      &mW[0, 0], &mb[0], &mc[0], &mz[0], &chains[0, 0], &q[0],
+                      &vstack[0, 0], &hstack[0, 0], &hsample[0, 0], &scratch[0, 0],
+                      &vec_v[3, 0], &vec_v[2, 0], &vec_v[0, 0], &vec_v[1, 0],
+                      &vec_h[0, 0], &vec_h[1, 0], &vec_h[2, 0], step0)
+    return (n + batch_size - 1) // batch_size
+
+
+cpdef int epoch_threads(int batch_size, int n_visible, int n_hidden, int n_threads):
+    """Threads a training epoch runs on: ``n_threads`` when every thread gets rows enough
+    (at least 4) and a step is big enough to pay for the barriers, else 1.
+
+    With more than one, each thread calls single-threaded BLAS on its own rows, so the
+    caller must keep BLAS at one thread meanwhile (the estimators do).
+    """
+    if n_threads > 1 and batch_size >= 4 * n_threads and \
+            <int64_t>batch_size * (n_visible + n_hidden) >= PARALLEL_MIN_ELEMENTS:
+        return n_threads
+    return 1
+
+
+cdef _check_epoch_shapes(X, order, W, chains, vstack, hstack, hsample, scratch, vec_v, vec_h,
+                         int batch_size, StepConfig cfg):
+    """The def entry point is public-ish: refuse inconsistent buffers instead of crashing."""
+    nh, nv = W.shape[0], W.shape[1]
+    n_neg = chains.shape[0] if cfg.persistent else batch_size
+    if X.shape[1] != nv:
+        raise ValueError(f"X has {X.shape[1]} columns, the weights {nv}")
+    o = np.asarray(order)
+    if o.size and (o.min() < 0 or o.max() >= X.shape[0]):
+        raise ValueError("order holds row indices outside X")
+    if cfg.persistent and chains.shape[1] != nh:
+        raise ValueError(f"chains must have {nh} columns")
+    if (vstack.shape[0] < batch_size + n_neg or vstack.shape[1] != nv
+            or hstack.shape[0] < batch_size + n_neg or hstack.shape[1] != nh
+            or hsample.shape[0] < batch_size or hsample.shape[1] != nh
+            or vec_v.shape[0] < 4 or vec_v.shape[1] != nv
+            or vec_h.shape[0] < 3 or vec_h.shape[1] != nh
+            or (cfg.learn_sigma and (scratch.shape[0] < batch_size + n_neg
+                                     or scratch.shape[1] != nv))):
+        raise ValueError("workspace does not fit this model and batch_size: make it with "
+                         "make_workspace(hyper, n_visible, n_hidden, dtype)")
 
 
 cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed, int n_threads) except *:
