@@ -51,6 +51,9 @@ class NumpyBackend:
     def normals(self, shape, dtype, seed, stream, step):
         return reference.normals(seed, stream, step, shape).astype(dtype)
 
+    def uniforms(self, shape, dtype, seed, stream, step):
+        return reference.uniforms(seed, stream, step, shape, dtype)
+
 
 class CythonBackend:
     """The compiled kernels: nogil, fused float32/float64, BLAS and OpenMP."""
@@ -106,6 +109,9 @@ class CythonBackend:
 
     def normals(self, shape, dtype, seed, stream, step):
         return self.k.fill_normals(np.empty(shape, dtype=dtype), seed, stream, step)
+
+    def uniforms(self, shape, dtype, seed, stream, step):
+        return self.k.fill_uniforms(np.empty(shape, dtype=dtype), seed, stream, step)
 
 
 def _c(a):

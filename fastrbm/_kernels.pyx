@@ -528,6 +528,22 @@ def _fill_normals_typed(floating[::1] out, uint64_t seed, uint32_t stream, uint3
             out[i] = <floating>frbm_normal(&st, i)
 
 
+def _fill_uniforms_typed(floating[::1] out, uint64_t seed, uint32_t stream, uint32_t step):
+    cdef Py_ssize_t i, n = out.shape[0]
+    cdef frbm_stream st
+    with nogil:
+        frbm_stream_init(&st, seed, stream, step)
+        for i in range(n):
+            out[i] = uniform(&st, i, out[0])
+
+
+def fill_uniforms(out, seed, stream, step):
+    """Fill a C-contiguous array with the uniforms of :func:`fastrbm.reference.uniforms`."""
+    if out.size:
+        _fill_uniforms_typed(out.reshape(-1), seed, stream, step)
+    return out
+
+
 def fill_normals(out, seed, stream, step):
     """Fill a C-contiguous array with the normals of :func:`fastrbm.reference.normals`."""
     _fill_normals_typed(out.reshape(-1), seed, stream, step)

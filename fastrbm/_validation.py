@@ -75,7 +75,8 @@ def check_data(X, name: str = "X", *, dtype=None, n_features=None, bernoulli=Fal
     if X.shape[1] < 1:
         raise ValueError(f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 "
                          f"is required.")
-    if max(X.shape) > BLAS_INT_MAX or X.size > BLAS_INT_MAX * 8:
+    if max(X.shape) > BLAS_INT_MAX:
+        # every BLAS dimension and leading dimension is a 32-bit int
         raise ValueError(f"{name} is too large for 32-bit BLAS: shape {X.shape}")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(

@@ -417,8 +417,8 @@ class RBM(EstimatorMixin):
         step = self._next_sample_step()
         shape = (n_samples, self.n_features_in_)
         if hyper.visible == 0:
-            from .reference import uniforms
-            v0 = (uniforms(self._seed, streams.PURPOSE_GIBBS, step, shape, dt) < 0.5).astype(dt)
+            v0 = (backend.uniforms(shape, dt, self._seed, streams.PURPOSE_GIBBS, step)
+                  < 0.5).astype(dt)
         else:
             v0 = self.intercept_visible_ + self.sigma_ * backend.normals(
                 shape, dt, self._seed, streams.PURPOSE_GIBBS, step)
