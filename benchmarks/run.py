@@ -32,6 +32,16 @@ if "--keep-env" not in sys.argv and UNSET_MARKER not in os.environ:
         os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:],
                   _env)
 
+# Must also precede numpy: BLAS and OpenMP worker threads inherit the policy of the
+# thread that creates them, and OpenBLAS creates its workers when it is loaded.
+REALTIME = None
+if "--realtime" in sys.argv:
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+        REALTIME = "SCHED_FIFO priority 10"
+    except (AttributeError, PermissionError, OSError) as _exc:
+        REALTIME = f"not available ({_exc})"
+
 import argparse  # noqa: E402
 import datetime  # noqa: E402
 import time  # noqa: E402
@@ -72,6 +82,10 @@ def parse_args(argv=None):
                    help="before each measurement block wait up to this long for other "
                         "processes to leave the cores idle (the CPU share they used "
                         "is recorded either way)")
+    p.add_argument("--realtime", action="store_true",
+                   help="run under SCHED_FIFO (Linux, root): other processes then cannot "
+                        "preempt the benchmark's threads, as on a dedicated machine; the "
+                        "kernel's throttling still leaves them 5%% of each second")
     p.add_argument("--keep-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE if set")
     return p.parse_args(argv)
@@ -139,7 +153,9 @@ def main(argv=None):
               + " for this benchmark process (they force slower OpenBLAS kernels); "
               "tests and CI keep them.", flush=True)
 
-    result = {"schema": 1, "quick": args.quick,
+    if REALTIME:
+        print(f"Note: scheduling {REALTIME} (--realtime).", flush=True)
+    result = {"schema": 1, "quick": args.quick, "scheduling": REALTIME or "default",
               "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "argv": sys.argv[1:], "budget": vars(budget),
               "floor_blas": {"via": "scipy.linalg.blas (f2py) -> the OpenBLAS that "
