@@ -6,8 +6,8 @@ from cython.parallel cimport prange
 from libc.math cimport sqrt
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
-from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal
-from fastrbm._unitmath cimport sigmoid, nrelu_mean
+
+from fastrbm._unitmath cimport nrelu_mean
 
 
 cdef extern from "fastmath.h" nogil:
@@ -21,6 +21,9 @@ cdef extern from "fastmath.h" nogil:
                                 double *p, int m)
     void frbm_bernoulli_chunk_f32(const uint32_t *w, const float *p, float *s, int m)
     void frbm_bernoulli_chunk_f64(const uint32_t *w, const double *p, double *s, int m)
+    void frbm_normals_fill(uint64_t seed, uint32_t stream, uint32_t step, uint64_t first,
+                           int m, double *z)
+    void frbm_nrelu_mean_chunk_f32(const float *x, float *out, int m, float scale)
 
 
 cdef inline void sigmoid_chunk(const floating *x, const floating *scale, const floating *bias,
@@ -147,19 +150,30 @@ cdef inline void _stepped_row(const floating *x, const floating *c, int n, int n
 
 
 cdef inline void _nrelu_row(const floating *x, const floating *c, int n, floating mean_scale,
-                            floating *mean_out, floating *sample_out, frbm_stream *st,
-                            uint64_t first) noexcept nogil:
-    """NReLU units: sample max(0, x + sqrt(sigmoid(x)) * normal(first + j)); mean is
-    the rectified normal's (computed in double)."""
-    cdef floating xj, v
-    cdef int j
-    for j in range(n):
-        xj = x[j] + c[j]
+                            floating *mean_out, floating *sample_out, uint64_t seed,
+                            uint32_t stream, uint32_t step, uint64_t first) noexcept nogil:
+    """NReLU units: sample max(0, x + sqrt(sigmoid(x)) * normal(first + j)); the mean is
+    the rectified normal's (float: vectorised erfc; double: libm's, in double)."""
+    cdef floating xb[CHUNK]
+    cdef double z[CHUNK]
+    cdef floating v
+    cdef int j0 = 0, j, m
+    while j0 < n:
+        m = n - j0 if n - j0 < CHUNK else CHUNK
+        for j in range(m):
+            xb[j] = x[j0 + j] + c[j0 + j]
         if sample_out != NULL:
-            v = xj + <floating>sqrt(sigmoid(xj)) * <floating>frbm_normal(st, first + j)
-            sample_out[j] = v if v > 0 else 0
+            frbm_normals_fill(seed, stream, step, first + j0, m, z)
+            for j in range(m):
+                v = xb[j] + <floating>sqrt(fast_sigmoid(xb[j])) * <floating>z[j]
+                sample_out[j0 + j] = v if v > 0 else 0
         if mean_out != NULL:
-            mean_out[j] = (<floating>nrelu_mean(xj)) * mean_scale
+            if floating is float:
+                frbm_nrelu_mean_chunk_f32(xb, mean_out + j0, m, mean_scale)
+            else:
+                for j in range(m):
+                    mean_out[j0 + j] = nrelu_mean(xb[j]) * mean_scale
+        j0 += m
 
 
 cdef inline void _hidden_row(floating *x, const floating *c, int nh, int hidden,
@@ -171,7 +185,6 @@ cdef inline void _hidden_row(floating *x, const floating *c, int nh, int hidden,
     ``mean_out`` may alias ``x``; either output may be NULL. ``first`` is the index of
     the row's first element in the C-ordered matrix (for the random stream).
     """
-    cdef frbm_stream st
     if hidden == HID_BERNOULLI:
         _bernoulli_row(x, c, <const floating *>NULL, nh, mean_scale, mean_out, sample_out,
                        seed, stream, step, first)
@@ -179,8 +192,7 @@ cdef inline void _hidden_row(floating *x, const floating *c, int nh, int hidden,
         _stepped_row(x, c, nh, n_copies, mean_scale, mean_out, sample_out, seed, stream,
                      step, first)
     else:
-        frbm_stream_init(&st, seed, stream, step)
-        _nrelu_row(x, c, nh, mean_scale, mean_out, sample_out, &st, first)
+        _nrelu_row(x, c, nh, mean_scale, mean_out, sample_out, seed, stream, step, first)
 
 
 cdef inline void _hidden_row_at(Py_ssize_t r, int nh, floating *x, const floating *c,
@@ -211,31 +223,40 @@ cdef inline void _hidden_pass(int n_rows, int nh, floating *x, const floating *c
 
 
 cdef inline void _gaussian_row(floating *y, const floating *bias, const floating *scale,
-                               int nv, bint sample, frbm_stream *st,
-                               uint64_t first) noexcept nogil:
-    """Gaussian units in place: mean = bias + scale * y; sample adds scale * normal."""
-    cdef int i
-    cdef floating s, yi
-    for i in range(nv):
-        s = scale[i] if scale != NULL else 1
-        yi = y[i] * s + bias[i] if scale != NULL else y[i] + bias[i]
+                               int nv, bint sample, uint64_t seed, uint32_t stream,
+                               uint32_t step, uint64_t first) noexcept nogil:
+    """Gaussian units in place: mean = bias + scale * y; a sample adds scale * normal."""
+    cdef double z[CHUNK]
+    cdef int i0 = 0, i, m
+    while i0 < nv:
+        m = nv - i0 if nv - i0 < CHUNK else CHUNK
+        if scale != NULL:
+            for i in range(m):
+                y[i0 + i] = y[i0 + i] * scale[i0 + i] + bias[i0 + i]
+        else:
+            for i in range(m):
+                y[i0 + i] = y[i0 + i] + bias[i0 + i]
         if sample:
-            yi = yi + s * <floating>frbm_normal(st, first + i)
-        y[i] = yi
+            frbm_normals_fill(seed, stream, step, first + i0, m, z)
+            if scale != NULL:
+                for i in range(m):
+                    y[i0 + i] = y[i0 + i] + scale[i0 + i] * <floating>z[i]
+            else:
+                for i in range(m):
+                    y[i0 + i] = y[i0 + i] + <floating>z[i]
+        i0 += m
 
 
 cdef inline void _visible_row_at(Py_ssize_t r, floating *y, const floating *bias,
                                  const floating *scale, int nv, int visible, bint sample,
                                  uint64_t seed, uint32_t stream, uint32_t step) noexcept nogil:
     """Row ``r`` in place: products -> mean, or sample (uniform / normal ``r*nv + i``)."""
-    cdef frbm_stream st
     cdef floating *row = y + r * nv
     if visible == VIS_BERNOULLI:
         _bernoulli_row(row, bias, scale, nv, <floating>1, NULL if sample else row,
                        row if sample else NULL, seed, stream, step, <uint64_t>r * nv)
     else:
-        frbm_stream_init(&st, seed, stream, step)
-        _gaussian_row(row, bias, scale, nv, sample, &st, <uint64_t>r * nv)
+        _gaussian_row(row, bias, scale, nv, sample, seed, stream, step, <uint64_t>r * nv)
 
 
 cdef inline void _visible_pass(int n_rows, int nv, floating *y, const floating *bias,

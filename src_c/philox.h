@@ -15,11 +15,14 @@
  *     normal n (Box-Muller, computed in double): pair p = n >> 1 uses words 2p, 2p+1;
  *         r = sqrt(-2 log u64(w_2p)), t = 2 pi u64(w_2p+1);
  *         n even -> r cos t, n odd -> r sin t.
+ *     log and cos/sin are the branch-free polynomials below (within 1e-15 of libm's), so
+ *     the scalar and the vectorised (fastmath.h) paths give identical normals.
  */
 #ifndef FASTRBM_PHILOX_H
 #define FASTRBM_PHILOX_H
 
 #include <stdint.h>
+#include <string.h>
 #include <math.h>
 
 #define FRBM_PHILOX_M0 0xD2511F53u
@@ -91,13 +94,75 @@ static inline double frbm_uniform_f64(uint32_t w)
     return ((double)w + 0.5) * (1.0 / 4294967296.0);
 }
 
+/* log(x) for normal x > 0: exponent from the bits, log of the mantissa in
+ * [sqrt(1/2), sqrt(2)) by the atanh series in s = (m - 1) / (m + 1), |s| < 0.172. */
+static inline double frbm_log_f64(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int32_t e = (int32_t)(bits >> 52) - 1023;
+    uint64_t mb = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+    double m;
+    memcpy(&m, &mb, sizeof m);
+    int32_t big = m > 1.4142135623730951;
+    m = big ? 0.5 * m : m;
+    double ed = (double)(e + big);
+    double s = (m - 1.0) / (m + 1.0), s2 = s * s;
+    double p = 1.0 / 21.0;
+    p = p * s2 + 1.0 / 19.0;
+    p = p * s2 + 1.0 / 17.0;
+    p = p * s2 + 1.0 / 15.0;
+    p = p * s2 + 1.0 / 13.0;
+    p = p * s2 + 1.0 / 11.0;
+    p = p * s2 + 1.0 / 9.0;
+    p = p * s2 + 1.0 / 7.0;
+    p = p * s2 + 1.0 / 5.0;
+    p = p * s2 + 1.0 / 3.0;
+    p = p * s2 * s;
+    return ed * 6.93147180369123816490e-01 + ((ed * 1.90821492927058770002e-10 + 2.0 * p) + 2.0 * s);
+}
+
+/* cos(2 pi t) and sin(2 pi t) for t in [0, 1]: the quadrant comes from t itself (exact
+ * in binary), the remaining angle |a| <= pi/4 goes through Taylor polynomials. */
+static inline void frbm_sincos2pi(double t, double *sn, double *cs)
+{
+    double q = (t * 4.0 + 6755399441055744.0) - 6755399441055744.0;   /* round(4 t) */
+    double a = 6.283185307179586 * (t - 0.25 * q);
+    double a2 = a * a;
+    double c = -1.0 / 20922789888000.0;                                 /* -1/16! */
+    c = c * a2 + 1.0 / 87178291200.0;
+    c = c * a2 - 1.0 / 479001600.0;
+    c = c * a2 + 1.0 / 3628800.0;
+    c = c * a2 - 1.0 / 40320.0;
+    c = c * a2 + 1.0 / 720.0;
+    c = c * a2 - 1.0 / 24.0;
+    c = c * a2 + 0.5;
+    c = 1.0 - c * a2;
+    double s = 1.0 / 355687428096000.0;                                 /* 1/17! */
+    s = s * a2 - 1.0 / 1307674368000.0;
+    s = s * a2 + 1.0 / 6227020800.0;
+    s = s * a2 - 1.0 / 39916800.0;
+    s = s * a2 + 1.0 / 362880.0;
+    s = s * a2 - 1.0 / 5040.0;
+    s = s * a2 + 1.0 / 120.0;
+    s = s * a2 - 1.0 / 6.0;
+    s = a + a * a2 * s;
+    int32_t k = (int32_t)q & 3;
+    double c1 = (k & 1) ? -s : c;       /* rotate (c, s) by k quarter turns */
+    double s1 = (k & 1) ? c : s;
+    *cs = (k & 2) ? -c1 : c1;
+    *sn = (k & 2) ? -s1 : s1;
+}
+
 static inline double frbm_normal(frbm_stream *s, uint64_t n)
 {
     uint64_t pair = n >> 1;
     double u = frbm_uniform_f64(frbm_word(s, 2 * pair));
-    double t = 6.283185307179586 * frbm_uniform_f64(frbm_word(s, 2 * pair + 1));
-    double r = sqrt(-2.0 * log(u));
-    return (n & 1u) ? r * sin(t) : r * cos(t);
+    double v = frbm_uniform_f64(frbm_word(s, 2 * pair + 1));
+    double r = sqrt(-2.0 * frbm_log_f64(u));
+    double sn, cs;
+    frbm_sincos2pi(v, &sn, &cs);
+    return (n & 1u) ? r * sn : r * cs;
 }
 
 #endif
