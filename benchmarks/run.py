@@ -174,7 +174,8 @@ def main(argv=None):
                      "targets": cfg.targets, "results": {}}
             for dt in dtypes:
                 quiet = settle(args.wait_idle)
-                _log(f"config {cfg.name} {dt} (other processes used {quiet['busy']} of the CPU)")
+                busy = "?" if quiet["busy"] is None else f"{100 * quiet['busy']:.0f}%"
+                _log(f"config {cfg.name} {dt} (other processes' CPU share: {busy})")
                 entry["results"][dt] = run_config(cfg, np.dtype(dt), budget, n_threads)
                 entry["results"][dt]["others_cpu_before"] = quiet
             result["configs"].append(entry)
@@ -190,7 +191,7 @@ def main(argv=None):
     if "ais" in sections:
         _log("ais")
         settle(args.wait_idle)
-        sizes, runs, steps = ((96, 64), 10, 20) if args.quick else ((784, 500), 100, 1000)
+        sizes, runs, steps = ((96, 64), 10, 20) if args.quick else ((784, 500), 100, 200)
         result["ais"] = ais_bench.run(sizes, runs, steps, budget, n_threads)
     if "threads" in sections:
         result["threads"] = []
