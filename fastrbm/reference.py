@@ -109,9 +109,11 @@ def nrelu_mean(x: np.ndarray) -> np.ndarray:
     """
     x64 = np.asarray(x, dtype=np.float64)
     sd = np.sqrt(sigmoid(x64))
-    t = x64 / sd
-    pdf = np.exp(-0.5 * t * t) / np.sqrt(2 * np.pi)
-    return (x64 * ndtr(t) + sd * pdf).astype(x.dtype, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore"):   # sd underflows to 0 far below
+        t = x64 / sd
+        pdf = np.exp(-0.5 * t * t) / np.sqrt(2 * np.pi)
+        mean = x64 * ndtr(t) + sd * pdf
+    return np.where(sd > 0, mean, 0.0).astype(x.dtype, copy=False)
 
 
 def hidden_mean(x: np.ndarray, hidden: int, n_copies: int = 1) -> np.ndarray:
