@@ -23,6 +23,12 @@ cdef extern from "fastmath.h" nogil:
     void frbm_bernoulli_chunk_f64(const uint32_t *w, const double *p, double *s, int m)
     void frbm_normals_fill(uint64_t seed, uint32_t stream, uint32_t step, uint64_t first,
                            int m, double *z)
+    void frbm_stepped_chunk_f32(const float *x, int n_copies, const uint32_t *w, float *acc,
+                                float *cnt, int m, int sample)
+    void frbm_stepped_chunk_f64(const double *x, int n_copies, const uint32_t *w, double *acc,
+                                double *cnt, int m, int sample)
+    void frbm_nrelu_sample_chunk_f32(const float *x, const double *z, float *s, int m)
+    void frbm_nrelu_sample_chunk_f64(const double *x, const double *z, double *s, int m)
     void frbm_nrelu_mean_chunk_f32(const float *x, float *out, int m, float scale)
 
 
@@ -120,8 +126,7 @@ cdef inline void _stepped_row(const floating *x, const floating *c, int n, int n
     cdef floating acc[CHUNK]
     cdef floating cnt[CHUNK]
     cdef uint32_t w[STEPPED_WORDS]
-    cdef floating pk, off
-    cdef int j0 = 0, j, k, m
+    cdef int j0 = 0, j, m
     cdef int per_chunk = STEPPED_WORDS // n_copies
     if per_chunk > CHUNK:
         per_chunk = CHUNK
@@ -133,13 +138,10 @@ cdef inline void _stepped_row(const floating *x, const floating *c, int n, int n
             cnt[j] = 0
         if sample_out != NULL:
             frbm_philox_fill(seed, stream, step, (first + j0) * n_copies, m * n_copies, w)
-        for k in range(n_copies):
-            off = k + 0.5
-            for j in range(m):
-                pk = fast_sigmoid(xb[j] - off)
-                acc[j] = acc[j] + pk
-                if sample_out != NULL:
-                    cnt[j] = cnt[j] + (1 if word_uniform(w[j * n_copies + k], pk) < pk else 0)
+        if floating is float:
+            frbm_stepped_chunk_f32(xb, n_copies, w, acc, cnt, m, sample_out != NULL)
+        else:
+            frbm_stepped_chunk_f64(xb, n_copies, w, acc, cnt, m, sample_out != NULL)
         if sample_out != NULL:
             for j in range(m):
                 sample_out[j0 + j] = cnt[j]
@@ -156,7 +158,6 @@ cdef inline void _nrelu_row(const floating *x, const floating *c, int n, floatin
     the rectified normal's (float: vectorised erfc; double: libm's, in double)."""
     cdef floating xb[CHUNK]
     cdef double z[CHUNK]
-    cdef floating v
     cdef int j0 = 0, j, m
     while j0 < n:
         m = n - j0 if n - j0 < CHUNK else CHUNK
@@ -164,9 +165,10 @@ cdef inline void _nrelu_row(const floating *x, const floating *c, int n, floatin
             xb[j] = x[j0 + j] + c[j0 + j]
         if sample_out != NULL:
             frbm_normals_fill(seed, stream, step, first + j0, m, z)
-            for j in range(m):
-                v = xb[j] + <floating>sqrt(fast_sigmoid(xb[j])) * <floating>z[j]
-                sample_out[j0 + j] = v if v > 0 else 0
+            if floating is float:
+                frbm_nrelu_sample_chunk_f32(xb, z, sample_out + j0, m)
+            else:
+                frbm_nrelu_sample_chunk_f64(xb, z, sample_out + j0, m)
         if mean_out != NULL:
             if floating is float:
                 frbm_nrelu_mean_chunk_f32(xb, mean_out + j0, m, mean_scale)

@@ -78,13 +78,26 @@ static inline double frbm_sigmoid_f64(double x) { return 1.0 / (1.0 + frbm_exp_f
 
 /*
  * Chunk loops, one source for float and double (FRBM_CHUNK_LOOPS is instantiated
- * twice below). restrict and plain counted loops let the compiler vectorise them.
+ * twice below). restrict and plain counted loops let the compiler vectorise them, and
+ * on x86-64 with GCC each is also compiled for AVX2 and picked at load time
+ * (target_clones; no FMA, so every path rounds exactly as the baseline SSE2 one).
  *   sigmoid_chunk: p[j] = sigmoid(bias[j] + (scale ? scale[j] * x[j] : x[j]))
  *   bernoulli_chunk: s[j] = uniform(w[j]) < p[j]   (the documented word -> uniform map)
+ *   stepped_chunk: for every copy k: p = sigmoid(x[j] - k - 1/2); acc[j] += p;
+ *                  cnt[j] += uniform(w[j * n_copies + k]) < p
+ *   nrelu_sample_chunk: s[j] = max(0, x[j] + sqrt(sigmoid(x[j])) * z[j])
  */
-#define FRBM_CHUNK_LOOPS(T, SUF, UNIFORM)                                                  \
-static inline void frbm_sigmoid_chunk_##SUF(const T *restrict x, const T *restrict scale, \
-                                            const T *restrict bias, T *restrict p, int m) \
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(FASTRBM_NO_MULTIVERSION)
+#define FRBM_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define FRBM_MULTIVERSION
+#endif
+
+#define FRBM_CHUNK_LOOPS(T, SUF, UNIFORM, SQRT)                                           \
+static FRBM_MULTIVERSION void frbm_sigmoid_chunk_##SUF(                                  \
+    const T *restrict x, const T *restrict scale, const T *restrict bias,                \
+    T *restrict p, int m)                                                                \
 {                                                                                         \
     if (scale) {                                                                          \
         for (int j = 0; j < m; j++) p[j] = frbm_sigmoid_##SUF(x[j] * scale[j] + bias[j]); \
@@ -92,20 +105,45 @@ static inline void frbm_sigmoid_chunk_##SUF(const T *restrict x, const T *restri
         for (int j = 0; j < m; j++) p[j] = frbm_sigmoid_##SUF(x[j] + bias[j]);            \
     }                                                                                     \
 }                                                                                         \
-static inline void frbm_bernoulli_chunk_##SUF(const uint32_t *restrict w,                 \
-                                              const T *restrict p, T *restrict s, int m)  \
+static FRBM_MULTIVERSION void frbm_bernoulli_chunk_##SUF(                                \
+    const uint32_t *restrict w, const T *restrict p, T *restrict s, int m)               \
 {                                                                                         \
     for (int j = 0; j < m; j++) s[j] = UNIFORM(w[j]) < p[j] ? (T)1 : (T)0;                \
+}                                                                                         \
+static FRBM_MULTIVERSION void frbm_stepped_chunk_##SUF(                                  \
+    const T *restrict x, int n_copies, const uint32_t *restrict w, T *restrict acc,      \
+    T *restrict cnt, int m, int sample)                                                  \
+{                                                                                         \
+    for (int k = 0; k < n_copies; k++) {                                                  \
+        T off = (T)k + (T)0.5;                                                            \
+        if (sample) {                                                                     \
+            for (int j = 0; j < m; j++) {                                                 \
+                T pk = frbm_sigmoid_##SUF(x[j] - off);                                    \
+                acc[j] += pk;                                                             \
+                cnt[j] += UNIFORM(w[j * n_copies + k]) < pk ? (T)1 : (T)0;                \
+            }                                                                             \
+        } else {                                                                          \
+            for (int j = 0; j < m; j++) acc[j] += frbm_sigmoid_##SUF(x[j] - off);         \
+        }                                                                                 \
+    }                                                                                     \
+}                                                                                         \
+static FRBM_MULTIVERSION void frbm_nrelu_sample_chunk_##SUF(                             \
+    const T *restrict x, const double *restrict z, T *restrict s, int m)                 \
+{                                                                                         \
+    for (int j = 0; j < m; j++) {                                                         \
+        T v = x[j] + SQRT(frbm_sigmoid_##SUF(x[j])) * (T)z[j];                            \
+        s[j] = v > 0 ? v : (T)0;                                                          \
+    }                                                                                     \
 }
 
 #define FRBM_U32(w) (((float)((w) >> 9) + 0.5f) * (1.0f / 8388608.0f))
 #define FRBM_U64(w) (((double)(w) + 0.5) * (1.0 / 4294967296.0))
-FRBM_CHUNK_LOOPS(float, f32, FRBM_U32)
-FRBM_CHUNK_LOOPS(double, f64, FRBM_U64)
+FRBM_CHUNK_LOOPS(float, f32, FRBM_U32, sqrtf)
+FRBM_CHUNK_LOOPS(double, f64, FRBM_U64, sqrt)
 
 /* Words first .. first+n-1 of the (seed, stream, step) sequence into out[0..n-1]. */
 #define FRBM_FILL_BLOCKS 64
-static inline void frbm_philox_fill(uint64_t seed, uint32_t stream, uint32_t step,
+static FRBM_MULTIVERSION void frbm_philox_fill(uint64_t seed, uint32_t stream, uint32_t step,
                                     uint64_t first, int64_t n, uint32_t *out)
 {
     uint32_t k0 = (uint32_t)(seed & 0xffffffffu), k1 = (uint32_t)(seed >> 32);
@@ -156,7 +194,7 @@ static inline void frbm_philox_fill(uint64_t seed, uint32_t stream, uint32_t ste
 /* Normals first..first+m-1 (m <= FRBM_NORMAL_CHUNK) of one (seed, stream, step)
  * sequence: pair p uses words 2p, 2p+1; normal 2p is r cos, 2p + 1 is r sin. */
 #define FRBM_NORMAL_CHUNK 256
-static inline void frbm_normals_fill(uint64_t seed, uint32_t stream, uint32_t step,
+static FRBM_MULTIVERSION void frbm_normals_fill(uint64_t seed, uint32_t stream, uint32_t step,
                                      uint64_t first, int m, double *restrict z)
 {
     uint32_t w[FRBM_NORMAL_CHUNK + 4];
@@ -203,7 +241,7 @@ static inline float frbm_erfc_f32(float x)
 
 /* Mean of an NReLU unit, E[max(0, x + sqrt(sigmoid(x)) eps)] = x Phi(t) + sd phi(t)
  * with sd = sqrt(sigmoid(x)), t = x / sd; float chunk, vectorisable. */
-static inline void frbm_nrelu_mean_chunk_f32(const float *restrict x, float *restrict out,
+static FRBM_MULTIVERSION void frbm_nrelu_mean_chunk_f32(const float *restrict x, float *restrict out,
                                              int m, float scale)
 {
     for (int j = 0; j < m; j++) {
