@@ -14,12 +14,12 @@ import numpy as np
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport sqrt, floor
+from libc.math cimport sqrt, floor, expm1, log1p
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
 from fastrbm._blas cimport gemm
 from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal
-from fastrbm._unitmath cimport sigmoid, uniform, softplus, nrelu_phi
+from fastrbm._unitmath cimport sigmoid, uniform, nrelu_phi
 from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
                               HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden,
                               stream_visible, _hidden_row)
@@ -45,18 +45,21 @@ cdef struct AisConfig:
     int n_threads
 
 
-cdef inline double _phi(double x, int hidden, int n_copies) noexcept nogil:
-    """Free-energy term of one hidden unit (fastrbm.reference.hidden_phi)."""
-    cdef double total
+cdef inline double _phi_increment(double a, double beta_prev, double beta, int hidden,
+                                  int n_copies) noexcept nogil:
+    """phi(beta a) - phi(beta_prev a) (fastrbm.reference.ais_phi_increment)."""
+    cdef double x0, em, total
     cdef int k
+    if hidden == HID_NRELU:
+        return nrelu_phi(beta * a, NRELU_CUTOFF) - nrelu_phi(beta_prev * a, NRELU_CUTOFF)
+    x0 = beta_prev * a
+    em = expm1((beta - beta_prev) * a)
     if hidden == HID_BERNOULLI:
-        return softplus(x)
-    if hidden == HID_STEPPED:
-        total = 0
-        for k in range(1, n_copies + 1):
-            total = total + softplus(x - (k - 0.5))
-        return total
-    return nrelu_phi(x, NRELU_CUTOFF)
+        return log1p(sigmoid(x0) * em)
+    total = 0
+    for k in range(1, n_copies + 1):
+        total = total + log1p(sigmoid(x0 - (k - 0.5)) * em)
+    return total
 
 
 cdef inline floating _nrelu_exact(floating x, frbm_stream *st, uint64_t index) noexcept nogil:
@@ -120,8 +123,7 @@ cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, 
     for j in range(nh):
         a = p[j] + c[j]
         ad = <double>a
-        hid = hid + (_phi(beta * ad, cfg.hidden, cfg.n_copies)
-                     - _phi(beta_prev * ad, cfg.hidden, cfg.n_copies))
+        hid = hid + _phi_increment(ad, beta_prev, beta, cfg.hidden, cfg.n_copies)
         p[j] = a * <floating>beta
     log_w[r] = log_w[r] + ((beta - beta_prev) * vis + hid)
     if not sample:
