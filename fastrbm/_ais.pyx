@@ -22,7 +22,7 @@ from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal
 from fastrbm._unitmath cimport sigmoid, uniform, nrelu_phi
 from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
                               HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden,
-                              stream_visible, _hidden_row)
+                              stream_visible, _hidden_row, _visible_row_at)
 
 cdef enum:
     # keep in step with fastrbm.reference.NRELU_AIS_STRIDE
@@ -100,17 +100,28 @@ cdef inline floating _hidden_sample(floating x, int hidden, int n_copies, frbm_s
     return _nrelu_exact(x, st, index)
 
 
+cdef extern from "fastmath.h" nogil:
+    double frbm_ais_phi_increment_f32(const float *a, int m, int n_copies, float beta_prev,
+                                      float beta, float *buf)
+    double frbm_ais_phi_increment_f64(const double *a, int m, int n_copies, double beta_prev,
+                                      double beta, double *buf)
+
+
 cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, const floating *c,
-                               const floating *V, const double *b64,
+                               const floating *zero_h, const floating *V, const double *b64,
                                const double *bA, const double *s64, const double *sA,
                                double beta_prev, double beta, bint sample, floating *H,
                                double *log_w, uint32_t step) noexcept nogil:
-    """Run r: log w += -F_beta(v) + F_beta_prev(v); then h ~ p_beta(h | v) if ``sample``."""
-    cdef int nv = cfg.nv, nh = cfg.nh, i, j
+    """Run r: log w += -F_beta(v) + F_beta_prev(v); then h ~ p_beta(h | v) if ``sample``.
+
+    Binary and stepped units go through the vectorised chunk loops (fastmath.h) and the
+    shared row pass; NReLU units through the exact stepped-sum sampler.
+    """
+    cdef int nv = cfg.nv, nh = cfg.nh, i, j, j0, m
     cdef const floating *v = V + r * nv
     cdef floating *p = P + r * nh
-    cdef double vis = 0, hid = 0, d, e, ad
-    cdef floating a
+    cdef double vis = 0, hid = 0, d, e
+    cdef floating buf[256]
     cdef frbm_stream st
     if cfg.visible == VIS_BERNOULLI:
         for i in range(nv):
@@ -121,17 +132,36 @@ cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, 
             e = (v[i] - b64[i]) / s64[i]
             vis = vis + (0.5 * (d * d) - 0.5 * (e * e))
     for j in range(nh):
-        a = p[j] + c[j]
-        ad = <double>a
-        hid = hid + _phi_increment(ad, beta_prev, beta, cfg.hidden, cfg.n_copies)
-        p[j] = a * <floating>beta
+        p[j] = p[j] + c[j]
+    if cfg.hidden == HID_NRELU:
+        for j in range(nh):
+            hid = hid + _phi_increment(<double>p[j], beta_prev, beta, cfg.hidden, cfg.n_copies)
+    else:
+        j0 = 0
+        while j0 < nh:
+            m = nh - j0 if nh - j0 < 256 else 256
+            if floating is float:
+                hid = hid + frbm_ais_phi_increment_f32(
+                    p + j0, m, cfg.n_copies if cfg.hidden == HID_STEPPED else 0,
+                    <float>beta_prev, <float>beta, buf)
+            else:
+                hid = hid + frbm_ais_phi_increment_f64(
+                    p + j0, m, cfg.n_copies if cfg.hidden == HID_STEPPED else 0,
+                    beta_prev, beta, buf)
+            j0 += m
+    for j in range(nh):
+        p[j] = p[j] * <floating>beta
     log_w[r] = log_w[r] + ((beta - beta_prev) * vis + hid)
     if not sample:
         return
-    frbm_stream_init(&st, cfg.seed, cfg.stream_h, step)
-    for j in range(nh):
-        H[r * nh + j] = _hidden_sample(p[j], cfg.hidden, cfg.n_copies, &st,
-                                       <uint64_t>(r * nh + j))
+    if cfg.hidden == HID_NRELU:
+        frbm_stream_init(&st, cfg.seed, cfg.stream_h, step)
+        for j in range(nh):
+            H[r * nh + j] = _nrelu_exact(p[j], &st, <uint64_t>(r * nh + j))
+    else:
+        # the shared row pass with a zero bias: p holds beta * (input + bias)
+        _hidden_row(p, zero_h, nh, cfg.hidden, cfg.n_copies, <floating>1, <floating *>NULL,
+                    H + r * nh, cfg.seed, cfg.stream_h, step, <uint64_t>(r * nh))
 
 
 cdef void _tempered_visible_row(const AisConfig *cfg, Py_ssize_t r, floating *Y, const floating *bias,
@@ -142,13 +172,14 @@ cdef void _tempered_visible_row(const AisConfig *cfg, Py_ssize_t r, floating *Y,
     cdef floating yi
     cdef frbm_stream st
     cdef uint64_t first = <uint64_t>(r * nv)
+    if cfg.visible == VIS_BERNOULLI:
+        _visible_row_at(r, Y, bias, scale, nv, VIS_BERNOULLI, True, cfg.seed, cfg.stream_v,
+                        step)
+        return
     frbm_stream_init(&st, cfg.seed, cfg.stream_v, step)
     for i in range(nv):
         yi = y[i] * scale[i] + bias[i]
-        if cfg.visible == VIS_BERNOULLI:
-            y[i] = 1 if uniform(&st, first + i, yi) < sigmoid(yi) else 0
-        else:
-            y[i] = yi + sd[i] * <floating>frbm_normal(&st, first + i)
+        y[i] = yi + sd[i] * <floating>frbm_normal(&st, first + i)
 
 
 cdef void _coefficients(const AisConfig *cfg, double beta, const double *b64,
@@ -178,7 +209,7 @@ cdef void _tempered_visible_pass(const AisConfig *cfg, floating *Y, const floati
 
 
 def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
-               const floating[::1] c, const double[::1] b64, const double[::1] bA,
+               const floating[::1] c, const floating[::1] zero_h, const double[::1] b64, const double[::1] bA,
                const double[::1] s64, const double[::1] sA, const double[::1] betas,
                floating[:, ::1] V, floating[:, ::1] P, floating[:, ::1] H,
                floating[:, ::1] coef, double[::1] log_w,
@@ -217,7 +248,7 @@ def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
             gemm(False, True, n, nh, nv, <floating>1, &V[0, 0], nv, &W_hid[0, 0], nv,
                  <floating>0, &P[0, 0], nh)
             for r in prange(n, num_threads=nt_h, schedule="static"):
-                _tempered_hidden_row(&cfg, r, &P[0, 0], &c[0], &V[0, 0], &b64[0], &bA[0],
+                _tempered_hidden_row(&cfg, r, &P[0, 0], &c[0], &zero_h[0], &V[0, 0], &b64[0], &bA[0],
                                      &s64[0], &sA[0], betas[k - 1], betas[k], k < K, &H[0, 0],
                                      &log_w[0], <uint32_t>k)
             if k == K:
@@ -257,10 +288,11 @@ def ais(W, b, c, sigma, int visible, int hidden, int n_copies, betas, base_b, ba
     H = np.zeros((n_runs, nh), dtype=dt)
     coef = np.ones((3, nv), dtype=dt)
     log_w = np.zeros(n_runs, dtype=np.float64)
+    zero_h = np.zeros(nh, dtype=dt)
     k = 0
     while k <= K:
         stop = min(K + 1, k + chunk)
-        _ais_typed(W, W_hid, c, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
+        _ais_typed(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
                    visible, hidden, n_copies, seed, purpose, n_threads or 1, k, stop)
         k = stop
         if progress is not None:

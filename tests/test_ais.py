@@ -31,8 +31,11 @@ def test_kernel_ais_equals_reference(visible, hidden, dtype, n_threads):
     ker_w, ker_z = _ais.ais(W, b, c, s, vis, hid, 3, betas, base_b, base_s, n_runs, 11,
                             streams.PURPOSE_AIS, n_threads, None, 17)   # odd chunking too
     assert np.all(np.isfinite(ref_w))
-    # a single differing sample changes a log weight by far more than this
-    np.testing.assert_allclose(ker_w, ref_w, rtol=0, atol=1e-9)
+    # a single differing sample changes a log weight by about 1e-2 here, far more than
+    # this; float32 kernels sum their free-energy increments in float32 (the reference
+    # in float64), hence the looser bound there
+    atol = 1e-9 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(ker_w, ref_w, rtol=0, atol=atol)
     assert ker_z == ref_z
     # the runs differ from one another (the draws are not all the same)
     assert np.unique(np.round(ref_w, 6)).size > n_runs // 2
