@@ -5,7 +5,10 @@ data) and returns zero-argument callables; the timing lives in :mod:`timing`.
 
 * kernel step: ``fastrbm._kernels.fit_epoch`` on a data set of exactly one minibatch,
   with a workspace made once and a :class:`fastrbm.state.TrainState` -- one CD-k
-  update including the parameter update, plus the Python call into the kernel.
+  update including the parameter update, plus the Python call into the kernel. It
+  must run with the BLAS thread count the estimator would set
+  (:func:`kernel_blas_threads`): when the kernel splits rows over OpenMP threads,
+  each calls BLAS itself and BLAS has to stay at one thread.
 * kernel epoch: the same call over ``n_batches`` minibatches (shuffled order).
 * fit epoch: ``RBM.partial_fit`` on those rows: one epoch through the estimator
   (validation, epoch order, divergence guard) as a user runs it.
@@ -20,6 +23,7 @@ import numpy as np
 
 from fastrbm import RBM, reference
 from fastrbm import _kernels
+from fastrbm._backend import get_backend
 from fastrbm.state import TrainState
 
 SEED = 12345
@@ -34,6 +38,13 @@ def make_model(cfg, dtype, n_threads, backend="cython") -> RBM:
                learning_rate=0.001 if gauss else 0.01, momentum=0.5,
                dtype=np.dtype(dtype).name, n_threads=n_threads, random_state=SEED,
                backend=backend)
+
+
+def kernel_blas_threads(cfg, n_threads) -> int:
+    """BLAS threads the estimator uses around ``fit_epoch`` for this configuration."""
+    hyper = make_model(cfg, np.float32, n_threads)._hyper()
+    return get_backend("cython").training_blas_threads(hyper, cfg.n_visible, cfg.n_hidden,
+                                                       n_threads)
 
 
 def _fresh_state(model: RBM, hyper) -> TrainState:

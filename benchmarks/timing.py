@@ -21,11 +21,13 @@ class Budget:
     repeats: int = 7
     warmup: int = 2
     min_repeat_seconds: float = 0.05
+    #: idle pause before each timed block of :func:`measure_many`, then one untimed call
+    settle_seconds: float = 0.15
 
     @classmethod
     def quick(cls) -> "Budget":
         """One timed repeat of one call: enough to prove the code path runs."""
-        return cls(repeats=1, warmup=0, min_repeat_seconds=0.0)
+        return cls(repeats=1, warmup=0, min_repeat_seconds=0.0, settle_seconds=0.0)
 
 
 def _inner_count(fn: Callable[[], object], min_seconds: float) -> int:
@@ -70,6 +72,11 @@ def measure_many(fns: Dict[str, Callable[[], object]], budget: Budget,
     each callable is timed in its own stretch of time. ``before[name]``, if given, runs
     untimed before that callable's warm-up, calibration and each repeat (e.g. to set
     a thread count).
+
+    Between blocks the process sleeps ``budget.settle_seconds`` and makes one untimed
+    call. The reason: after a multi-threaded call OpenBLAS's idle workers spin for up
+    to ~0.1 s (and OpenMP's for a few ms), holding a core; a block that follows a
+    subject with another thread pool would otherwise pay for that subject's spinners.
     """
     names = list(fns)
     before = before or {}
@@ -89,6 +96,9 @@ def measure_many(fns: Dict[str, Callable[[], object]], budget: Budget,
         for n in names:
             fn, k = fns[n], inner[n]
             prepare(n)
+            if budget.settle_seconds > 0:
+                time.sleep(budget.settle_seconds)
+                fn()
             t0 = time.perf_counter()
             for _ in range(k):
                 fn()
@@ -117,3 +127,31 @@ def ratio(numerator: Optional[dict], denominator: Optional[dict]) -> Optional[fl
     if not numerator or not denominator or denominator["median"] <= 0:
         return None
     return numerator["median"] / denominator["median"]
+
+
+class BlasThreads:
+    """Hooks for :func:`measure_many` that set the BLAS thread count before a block.
+
+    One threadpoolctl controller for the whole run; each hook limits every BLAS
+    library loaded (NumPy's and SciPy's OpenBLAS alike) to ``n`` threads. Call
+    :meth:`restore` at the end to put back the counts found at the start.
+    """
+
+    def __init__(self):
+        from threadpoolctl import ThreadpoolController
+
+        self._ctl = ThreadpoolController()
+        self._first = None
+
+    def hook(self, n: int) -> Callable[[], None]:
+        def set_threads():
+            limiter = self._ctl.limit(limits=int(n), user_api="blas")
+            if self._first is None:
+                self._first = limiter
+        return set_threads
+
+    def restore(self) -> None:
+        if self._first is not None:
+            self._first.restore_original_limits()
+            self._first = None
+
