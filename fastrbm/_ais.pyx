@@ -13,7 +13,7 @@ and the reference draw the very same samples.
 import numpy as np
 
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, parallel
 from libc.math cimport sqrt, floor, expm1, log1p
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
@@ -105,11 +105,14 @@ cdef extern from "fastmath.h" nogil:
                                       float beta, float *buf)
     double frbm_ais_phi_increment_f64(const double *a, int m, int n_copies, double beta_prev,
                                       double beta, double *buf)
+    double frbm_dot_f32(const float *x, const double *y, int n)
+    double frbm_dot_f64(const double *x, const double *y, int n)
 
 
 cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, const floating *c,
                                const floating *zero_h, const floating *V, const double *b64,
-                               const double *bA, const double *s64, const double *sA,
+                               const double *bA, const double *b_delta, const double *s64,
+                               const double *sA,
                                double beta_prev, double beta, bint sample, floating *H,
                                double *log_w, uint32_t step) noexcept nogil:
     """Run r: log w += -F_beta(v) + F_beta_prev(v); then h ~ p_beta(h | v) if ``sample``.
@@ -124,8 +127,11 @@ cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, 
     cdef floating buf[256]
     cdef frbm_stream st
     if cfg.visible == VIS_BERNOULLI:
-        for i in range(nv):
-            vis = vis + <double>v[i] * (b64[i] - bA[i])
+        # b_delta = b - b_base, precomputed once per run of the kernel
+        if floating is float:
+            vis = frbm_dot_f32(v, b_delta, nv)
+        else:
+            vis = frbm_dot_f64(v, b_delta, nv)
     else:
         for i in range(nv):
             d = (v[i] - bA[i]) / sA[i]
@@ -200,17 +206,78 @@ cdef void _coefficients(const AisConfig *cfg, double beta, const double *b64,
             sd[i] = <floating>(1 / sqrt(lam))
 
 
-cdef void _tempered_visible_pass(const AisConfig *cfg, floating *Y, const floating *bias,
-                        const floating *scale, const floating *sd, uint32_t step) noexcept nogil:
-    cdef Py_ssize_t r
-    cdef int nt = cfg.n_threads if <int64_t>cfg.n_runs * cfg.nv >= PARALLEL_MIN_ELEMENTS else 1
-    for r in prange(cfg.n_runs, num_threads=nt, schedule="static"):
-        _tempered_visible_row(cfg, r, Y, bias, scale, sd, step)
+cdef extern from *:
+    """
+    #if FASTRBM_OPENMP
+    #include <omp.h>
+    static inline int frbm_ais_thread_num(void) { return omp_get_thread_num(); }
+    static inline int frbm_ais_num_threads(void) { return omp_get_num_threads(); }
+    #else
+    static inline int frbm_ais_thread_num(void) { return 0; }
+    static inline int frbm_ais_num_threads(void) { return 1; }
+    #endif
+    """
+    int frbm_ais_thread_num() nogil
+    int frbm_ais_num_threads() nogil
+
+
+cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W_hid,
+                      const floating *c, const floating *zero_h, const double *b64,
+                      const double *bA, const double *b_delta, const double *s64,
+                      const double *sA, const double *betas, int K, floating *V,
+                      floating *P, floating *H, floating *coef_all, double *log_w,
+                      int k_start, int k_stop) noexcept nogil:
+    """One thread's runs through transitions k_start .. k_stop - 1.
+
+    Runs never interact, so each thread takes a contiguous block of them and carries it
+    through every intermediate distribution with single-threaded BLAS on its own rows:
+    no synchronisation at all. ``coef_all`` holds three rows of tempered visible
+    coefficients per thread.
+    """
+    cdef int n_threads = frbm_ais_num_threads(), tid = frbm_ais_thread_num()
+    cdef int nv = cfg.nv, nh = cfg.nh, k, r, r0, r1, m
+    cdef Py_ssize_t i
+    cdef floating *coef = coef_all + <Py_ssize_t>tid * 3 * nv
+    r0 = <int>((<int64_t>cfg.n_runs * tid) // n_threads)
+    r1 = <int>((<int64_t>cfg.n_runs * (tid + 1)) // n_threads)
+    m = r1 - r0
+    if m <= 0:
+        return
+    if k_start == 0:
+        _coefficients(cfg, 0.0, b64, bA, s64, sA, coef, coef + nv, coef + 2 * nv)
+        for i in range(<Py_ssize_t>r0 * nv, <Py_ssize_t>r1 * nv):
+            V[i] = 0
+        for r in range(r0, r1):
+            _tempered_visible_row(cfg, r, V, coef, coef + nv, coef + 2 * nv, 0)
+        k_start = 1
+    for k in range(k_start, k_stop):
+        gemm(False, True, m, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W_hid, nv,
+             <floating>0, P + <Py_ssize_t>r0 * nh, nh)
+        for r in range(r0, r1):
+            _tempered_hidden_row(cfg, r, P, c, zero_h, V, b64, bA, b_delta, s64, sA,
+                                 betas[k - 1], betas[k], k < K, H, log_w, <uint32_t>k)
+        if k == K:
+            break
+        _coefficients(cfg, betas[k], b64, bA, s64, sA, coef, coef + nv, coef + 2 * nv)
+        gemm(False, False, m, nv, nh, <floating>1, H + <Py_ssize_t>r0 * nh, nh, W, nv,
+             <floating>0, V + <Py_ssize_t>r0 * nv, nv)
+        for r in range(r0, r1):
+            _tempered_visible_row(cfg, r, V, coef, coef + nv, coef + 2 * nv, <uint32_t>k)
+
+
+cpdef int ais_threads(int n_runs, int n_visible, int n_hidden, int n_threads):
+    """Threads AIS runs on: ``n_threads`` when each gets 4 runs or more and the products
+    are big enough, else 1. With more than one, BLAS must stay at one thread meanwhile."""
+    if n_threads > 1 and n_runs >= 4 * n_threads and \
+            <int64_t>n_runs * (n_visible + n_hidden) >= PARALLEL_MIN_ELEMENTS:
+        return n_threads
+    return 1
 
 
 def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
-               const floating[::1] c, const floating[::1] zero_h, const double[::1] b64, const double[::1] bA,
-               const double[::1] s64, const double[::1] sA, const double[::1] betas,
+               const floating[::1] c, const floating[::1] zero_h, const double[::1] b64,
+               const double[::1] bA, const double[::1] b_delta, const double[::1] s64,
+               const double[::1] sA, const double[::1] betas,
                floating[:, ::1] V, floating[:, ::1] P, floating[:, ::1] H,
                floating[:, ::1] coef, double[::1] log_w,
                int visible, int hidden, int n_copies, uint64_t seed, uint32_t purpose,
@@ -218,10 +285,8 @@ def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
     """Transitions k_start .. k_stop - 1 (k = 0 draws the base sample first)."""
     cdef AisConfig cfg
     cdef int K = betas.shape[0] - 1
-    cdef int k, nv = W.shape[1], nh = W.shape[0], n = V.shape[0]
-    cdef Py_ssize_t r, i
-    cdef int nt_h
-    cdef int64_t work
+    cdef int nv = W.shape[1], nh = W.shape[0], n = V.shape[0]
+    cdef int nt = ais_threads(n, nv, nh, n_threads)
     cfg.nv = nv
     cfg.nh = nh
     cfg.n_runs = n
@@ -231,33 +296,13 @@ def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
     cfg.seed = seed
     cfg.stream_h = stream_hidden(1, purpose)
     cfg.stream_v = stream_visible(1, purpose)
-    cfg.n_threads = n_threads
-    # a stepped unit costs n_copies softplus terms, an NReLU one about 80
-    work = <int64_t>n * nh * (n_copies if hidden == HID_STEPPED else (80 if hidden == HID_NRELU else 1))
-    nt_h = n_threads if work >= PARALLEL_MIN_ELEMENTS else 1
-    with nogil:
-        if k_start == 0:
-            _coefficients(&cfg, 0.0, &b64[0], &bA[0], &s64[0], &sA[0], &coef[0, 0],
-                          &coef[1, 0], &coef[2, 0])
-            for r in range(n):
-                for i in range(nv):
-                    V[r, i] = 0
-            _tempered_visible_pass(&cfg, &V[0, 0], &coef[0, 0], &coef[1, 0], &coef[2, 0], 0)
-            k_start = 1
-        for k in range(k_start, k_stop):
-            gemm(False, True, n, nh, nv, <floating>1, &V[0, 0], nv, &W_hid[0, 0], nv,
-                 <floating>0, &P[0, 0], nh)
-            for r in prange(n, num_threads=nt_h, schedule="static"):
-                _tempered_hidden_row(&cfg, r, &P[0, 0], &c[0], &zero_h[0], &V[0, 0], &b64[0], &bA[0],
-                                     &s64[0], &sA[0], betas[k - 1], betas[k], k < K, &H[0, 0],
-                                     &log_w[0], <uint32_t>k)
-            if k == K:
-                break
-            _coefficients(&cfg, betas[k], &b64[0], &bA[0], &s64[0], &sA[0], &coef[0, 0],
-                          &coef[1, 0], &coef[2, 0])
-            gemm(False, False, n, nv, nh, <floating>1, &H[0, 0], nh, &W[0, 0], nv,
-                 <floating>0, &V[0, 0], nv)
-            _tempered_visible_pass(&cfg, &V[0, 0], &coef[0, 0], &coef[1, 0], &coef[2, 0], <uint32_t>k)
+    cfg.n_threads = nt
+    if coef.shape[0] < 3 * nt or coef.shape[1] != nv:
+        raise ValueError("coef must have 3 rows per thread")
+    with nogil, parallel(num_threads=nt):
+        _ais_worker(&cfg, &W[0, 0], &W_hid[0, 0], &c[0], &zero_h[0], &b64[0], &bA[0],
+                    &b_delta[0], &s64[0], &sA[0], &betas[0], K, &V[0, 0], &P[0, 0],
+                    &H[0, 0], &coef[0, 0], &log_w[0], k_start, k_stop)
 
 
 def ais(W, b, c, sigma, int visible, int hidden, int n_copies, betas, base_b, base_sigma,
@@ -286,13 +331,13 @@ def ais(W, b, c, sigma, int visible, int hidden, int n_copies, betas, base_b, ba
     V = np.empty((n_runs, nv), dtype=dt)
     P = np.empty((n_runs, nh), dtype=dt)
     H = np.zeros((n_runs, nh), dtype=dt)
-    coef = np.ones((3, nv), dtype=dt)
+    coef = np.ones((3 * max(1, n_threads or 1), nv), dtype=dt)
     log_w = np.zeros(n_runs, dtype=np.float64)
     zero_h = np.zeros(nh, dtype=dt)
     k = 0
     while k <= K:
         stop = min(K + 1, k + chunk)
-        _ais_typed(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
+        _ais_typed(W, W_hid, c, zero_h, b64, bA, b64 - bA, s64, sA, betas, V, P, H, coef, log_w,
                    visible, hidden, n_copies, seed, purpose, n_threads or 1, k, stop)
         k = stop
         if progress is not None:
