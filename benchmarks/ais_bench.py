@@ -2,12 +2,15 @@
 
 Times the compiled AIS kernel (``fastrbm._ais.ais``, the work behind
 ``fastrbm.evaluation.ais``) on a 784x500 Bernoulli RBM with 100 runs over a
-linearly spaced schedule, and the same number of products alone. Reports "not
+linearly spaced schedule, and the same number of products alone, on all threads and
+on one. Reports "not
 available" until ``fastrbm.evaluation.ais`` exists.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from threadpoolctl import threadpool_limits
 
 from floors import ais_floor
 from timing import measure
@@ -47,12 +50,20 @@ def run(sizes, n_runs, n_steps, budget, n_threads, dtype=np.float32):
     c = (0.1 * rng.standard_normal(nh)).astype(dt)
     betas = np.linspace(0.0, 1.0, n_steps + 1)
     base_b = np.zeros(nv)
+    def kernel(nt):
+        return lambda: _ais.ais(W, b, c, None, 0, 0, 1, betas, base_b, None, n_runs, 1,
+                                n_threads=nt)
+
+    floor = ais_floor(nv, nh, n_runs, n_steps, dt)
     try:
-        kernel = measure(lambda: _ais.ais(W, b, c, None, 0, 0, 1, betas, base_b, None,
-                                          n_runs, 1, n_threads=n_threads), budget)
+        t = measure(kernel(n_threads), budget)
+        with threadpool_limits(limits=1, user_api="blas"):
+            t1 = measure(kernel(1), budget)
+            f1 = measure(floor, budget)
     except TypeError as exc:   # the kernel's signature moved under us
         return dict(base, available=False, reason=f"kernel call failed: {exc}", kernel=None,
                     floor=None, ratio_floor=None)
-    floor = measure(ais_floor(nv, nh, n_runs, n_steps, dt), budget)
-    return dict(base, available=True, reason=None, kernel=kernel, floor=floor,
-                ratio_floor=kernel["median"] / floor["median"])
+    f = measure(floor, budget)
+    return dict(base, available=True, reason=None, n_threads=n_threads, kernel=t, floor=f,
+                ratio_floor=t["median"] / f["median"], kernel_1thread=t1, floor_1thread=f1,
+                ratio_floor_1thread=t1["median"] / f1["median"])

@@ -39,6 +39,8 @@ def sklearn_callables(cfg, X) -> dict:
     """
     if not cfg.bernoulli:
         raise PeerUnavailable("scikit-learn has Bernoulli units only")
+    if cfg.k != 1:
+        raise PeerUnavailable("scikit-learn runs PCD-1 only")
     try:
         from sklearn.neural_network import BernoulliRBM
         from sklearn.utils import check_random_state, gen_even_slices

@@ -91,7 +91,8 @@ def ratios_table(result) -> str:
 
 
 def units_table(units) -> str:
-    header = ["unit", "hidden sample", "elementwise part", "time / NReLU",
+    header = ["unit", "hidden sample, 1 thread", "elementwise part", "time / NReLU",
+              "hidden sample, all threads",
               "|mean − softplus| avg / max", "|mean − NReLU mean| avg / max",
               "|var − sigmoid| avg / max", "|var − NReLU var| avg / max",
               "kernel samples: max z (mean)"]
@@ -99,13 +100,14 @@ def units_table(units) -> str:
     for u in units["units"]:
         g = lambda k: f"{u[k]['mean_abs']:.3g} / {u[k]['max_abs']:.3g}"  # noqa: E731
         rows.append([u["unit"], fmt_span(u["sample"]), fmt_time(u["elementwise_seconds"]),
-                     _x(u["time_vs_nrelu"]), g("mean_vs_softplus"), g("mean_vs_nrelu"),
+                     _x(u["time_vs_nrelu"]), fmt_span(u.get("sample_all_threads")),
+                     g("mean_vs_softplus"), g("mean_vs_nrelu"),
                      g("var_vs_sigmoid"), g("var_vs_nrelu"),
                      _x(u["kernel_samples_max_z_mean"], 1)])
     s = units["sizes"]
     lo, hi, step = units["x_range"]
     caption = (f"Hidden-layer sample {s['n_visible']}x{s['n_hidden']}, batch "
-               f"{s['batch_size']}, {units['dtype']} (GEMM alone "
+               f"{s['batch_size']}, {units['dtype']} (GEMM alone, 1 thread, "
                f"{fmt_time(units['gemm_only']['median'])}); moments over x in "
                f"[{lo:g}, {hi:g}] step {step:g}.")
     return caption + "\n\n" + _table(header, rows)
@@ -117,10 +119,13 @@ def other_table(result) -> str:
     a = result.get("ais")
     if a is not None:
         if a["available"]:
-            out.append(_table(["AIS", "kernel", "GEMM floor", "kernel / floor"], [[
-                f"{a['sizes']['n_visible']}x{a['sizes']['n_hidden']}, {a['n_runs']} runs, "
-                f"{a['n_intermediate']} distributions, {a['dtype']}",
-                fmt_span(a["kernel"]), fmt_span(a["floor"]), f"{a['ratio_floor']:.2f} (≤1.2)"]]))
+            what = (f"{a['sizes']['n_visible']}x{a['sizes']['n_hidden']}, {a['n_runs']} runs, "
+                    f"{a['n_intermediate']} distributions, {a['dtype']}")
+            out.append(_table(["AIS", "threads", "kernel", "GEMM floor", "kernel / floor"], [
+                [what, a["n_threads"], fmt_span(a["kernel"]), fmt_span(a["floor"]),
+                 f"{a['ratio_floor']:.2f} (≤1.2)"],
+                [what, 1, fmt_span(a["kernel_1thread"]), fmt_span(a["floor_1thread"]),
+                 f"{a['ratio_floor_1thread']:.2f}"]]))
         else:
             out.append(f"AIS: {a['reason']}")
     th = result.get("threads") or []
