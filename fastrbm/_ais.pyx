@@ -12,8 +12,10 @@ and the reference draw the very same samples.
 """
 import numpy as np
 
+from fastrbm._threads import single_blas_thread
+
 from cython cimport floating
-from cython.parallel cimport prange, parallel
+from cython.parallel cimport parallel
 from libc.math cimport sqrt, floor, expm1, log1p
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
@@ -327,20 +329,28 @@ def ais(W, b, c, sigma, int visible, int hidden, int n_copies, betas, base_b, ba
     sA = np.ascontiguousarray(base_sigma if gauss else np.ones(nv), dtype=np.float64)
     W_hid = np.ascontiguousarray((W / np.asarray(sigma, dtype=dt)).astype(dt) if gauss else W)
     betas = np.ascontiguousarray(betas, dtype=np.float64)
-    K = betas.shape[0] - 1
     V = np.empty((n_runs, nv), dtype=dt)
     P = np.empty((n_runs, nh), dtype=dt)
     H = np.zeros((n_runs, nh), dtype=dt)
     coef = np.ones((3 * max(1, n_threads or 1), nv), dtype=dt)
     log_w = np.zeros(n_runs, dtype=np.float64)
     zero_h = np.zeros(nh, dtype=dt)
+    with single_blas_thread(ais_threads(n_runs, nv, nh, n_threads or 1) > 1):
+        _ais_chunks(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
+                    visible, hidden, n_copies, seed, purpose, n_threads or 1, chunk, progress)
+    return log_w, reference.ais_log_z_base(visible, hidden, n_copies, nh, bA,
+                                           sA if gauss else None)
+
+
+def _ais_chunks(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
+                visible, hidden, n_copies, seed, purpose, n_threads, chunk, progress):
+    """All transitions in chunks of ``chunk``, calling ``progress`` between them."""
+    K = betas.shape[0] - 1
     k = 0
     while k <= K:
         stop = min(K + 1, k + chunk)
-        _ais_typed(W, W_hid, c, zero_h, b64, bA, b64 - bA, s64, sA, betas, V, P, H, coef, log_w,
-                   visible, hidden, n_copies, seed, purpose, n_threads or 1, k, stop)
+        _ais_typed(W, W_hid, c, zero_h, b64, bA, b64 - bA, s64, sA, betas, V, P, H, coef,
+                   log_w, visible, hidden, n_copies, seed, purpose, n_threads, k, stop)
         k = stop
         if progress is not None:
             progress(min(k, K), K)
-    return log_w, reference.ais_log_z_base(visible, hidden, n_copies, nh, bA,
-                                           sA if gauss else None)

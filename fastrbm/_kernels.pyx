@@ -1,6 +1,6 @@
 # cython: language_level=3
-"""fastrbm's compiled kernels: nogil, fused float32/float64, BLAS for the products,
-OpenMP ``prange`` over rows for the elementwise passes.
+"""fastrbm's compiled kernels: nogil, fused float32/float64, BLAS for the products;
+rows split over OpenMP threads, each thread calling single-threaded BLAS on its rows.
 
 Every ``def`` function here trusts its caller (the estimators validate): arrays are
 C-contiguous, of one dtype, with consistent shapes. Each has a twin of the same name
@@ -14,9 +14,11 @@ the bias gradients. Gaussian visible units live in scaled space ``v / sigma`` th
 """
 import numpy as np
 
+from fastrbm._threads import single_blas_thread
+
 cimport cython
 from cython cimport floating
-from cython.parallel cimport prange, parallel
+from cython.parallel cimport parallel
 from libc.math cimport sqrt, exp, log
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
@@ -25,7 +27,7 @@ from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_word, frbm_normal,
 from fastrbm._unitmath cimport sigmoid, uniform, softplus, nrelu_mean, nrelu_phi
 from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
                               HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden, stream_visible,
-                              _hidden_pass, _visible_pass, _hidden_row_at, _visible_row_at)
+                              _hidden_row_at, _visible_row_at)
 
 cdef extern from *:
     """
@@ -388,15 +390,47 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     if workspace is None:
         workspace = make_workspace(hyper, state.W.shape[1], state.W.shape[0], state.W.dtype)
     ws = workspace
-    return _fit_epoch_typed(X, order, state.W, state.b, state.c, state.sigma, state.mW,
-                            state.mb, state.mc, state.mz, state.chains, state.q,
-                            ws["vstack"], ws["hstack"], ws["hsample"], ws["scratch"],
-                            ws["vec_v"], ws["vec_h"], hyper, seed, n_threads or 1, step0)
+    nt = epoch_threads(hyper.batch_size, state.W.shape[1], state.W.shape[0], n_threads or 1)
+    with single_blas_thread(nt > 1):
+        return _fit_epoch_typed(X, order, state.W, state.b, state.c, state.sigma, state.mW,
+                                state.mb, state.mc, state.mz, state.chains, state.q,
+                                ws["vstack"], ws["hstack"], ws["hsample"], ws["scratch"],
+                                ws["vec_v"], ws["vec_h"], hyper, seed, n_threads or 1, step0)
+
+
+cpdef int row_threads(int n_rows, int n_cols, int n_threads):
+    """Threads a row-split kernel runs on: ``n_threads`` when each thread gets at least 4
+    rows and the work is big enough to pay for the parallel region, else 1."""
+    if n_threads > 1 and n_rows >= 4 * n_threads and \
+            <int64_t>n_rows * n_cols >= PARALLEL_MIN_ELEMENTS:
+        return n_threads
+    return 1
+
+
+cdef inline void _my_rows(int n, int *r0, int *r1) noexcept nogil:
+    """This thread's contiguous block of ``n`` rows inside a parallel region."""
+    _part(n, frbm_thread_num(), frbm_num_threads(), r0, r1)
+
+
+cdef void _hidden_worker(int n, int nv, int nh, const floating *V, const floating *W,
+                         const floating *c, int hidden, int n_copies, floating *x,
+                         floating *mean_out, floating *sample_out, uint64_t seed,
+                         uint32_t stream, uint32_t step) noexcept nogil:
+    """This thread's rows: x = V W^T (single-threaded BLAS), then the hidden row pass."""
+    cdef int r0, r1, r
+    _my_rows(n, &r0, &r1)
+    if r1 <= r0:
+        return
+    gemm(False, True, r1 - r0, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W, nv,
+         <floating>0, x + <Py_ssize_t>r0 * nh, nh)
+    for r in range(r0, r1):
+        _hidden_row_at(r, nh, x, c, hidden, n_copies, <floating>1, mean_out, sample_out,
+                       seed, stream, step)
 
 
 def _hidden_typed(const floating[:, ::1] V, const floating[:, ::1] W, const floating[::1] c,
-                   floating[:, ::1] mean_out, floating[:, ::1] sample_out, int hidden,
-                   int n_copies, uint64_t seed, uint32_t stream, uint32_t step, int n_threads):
+                  floating[:, ::1] mean_out, floating[:, ::1] sample_out, int hidden,
+                  int n_copies, uint64_t seed, uint32_t stream, uint32_t step, int nt):
     cdef int n = V.shape[0], nv = V.shape[1], nh = W.shape[0]
     cdef floating *mean_ptr = &mean_out[0, 0] if mean_out is not None else NULL
     cdef floating *sample_ptr = &sample_out[0, 0] if sample_out is not None else NULL
@@ -407,10 +441,9 @@ def _hidden_typed(const floating[:, ::1] V, const floating[:, ::1] W, const floa
     if x == NULL:
         tmp = np.empty((n, nh), dtype=np.asarray(V).dtype)
         x = &tmp[0, 0]
-    with nogil:
-        gemm(False, True, n, nh, nv, <floating>1, &V[0, 0], nv, &W[0, 0], nv, <floating>0, x, nh)
-        _hidden_pass(n, nh, x, &c[0], hidden, n_copies, <floating>1, mean_ptr, sample_ptr,
-                     seed, stream, step, n_threads)
+    with nogil, parallel(num_threads=nt):
+        _hidden_worker(n, nv, nh, &V[0, 0], &W[0, 0], &c[0], hidden, n_copies, x, mean_ptr,
+                       sample_ptr, seed, stream, step)
 
 
 def hidden_conditional(V, W, c, sigma, int hidden, int n_copies, seed, stream, step,
@@ -418,26 +451,41 @@ def hidden_conditional(V, W, c, sigma, int hidden, int n_copies, seed, stream, s
     """Hidden means and/or samples given visible rows ``V`` (data space).
 
     Twin of :func:`fastrbm.reference.hidden_conditional`; writes into ``mean_out`` /
-    ``sample_out`` (either may be None) and returns them.
+    ``sample_out`` (either may be None) and returns them. Rows are split over OpenMP
+    threads, each multiplying its own rows with single-threaded BLAS.
     """
     Vt = V if sigma is None else np.ascontiguousarray(V / sigma, dtype=V.dtype)
-    _hidden_typed(Vt, W, c, mean_out, sample_out, hidden, n_copies, seed, stream, step,
-                  n_threads or 1)
+    nt = row_threads(V.shape[0], V.shape[1] + W.shape[0], n_threads or 1)
+    with single_blas_thread(nt > 1):
+        _hidden_typed(Vt, W, c, mean_out, sample_out, hidden, n_copies, seed, stream, step, nt)
     return mean_out, sample_out
 
 
+cdef void _visible_worker(int n, int nh, int nv, const floating *H, const floating *W,
+                          const floating *bias, const floating *scale, floating *out,
+                          int visible, bint sample, uint64_t seed, uint32_t stream,
+                          uint32_t step) noexcept nogil:
+    """This thread's rows: out = H W (single-threaded BLAS), then the visible row pass."""
+    cdef int r0, r1, r
+    _my_rows(n, &r0, &r1)
+    if r1 <= r0:
+        return
+    gemm(False, False, r1 - r0, nv, nh, <floating>1, H + <Py_ssize_t>r0 * nh, nh, W, nv,
+         <floating>0, out + <Py_ssize_t>r0 * nv, nv)
+    for r in range(r0, r1):
+        _visible_row_at(r, out, bias, scale, nv, visible, sample, seed, stream, step)
+
+
 def _visible_typed(const floating[:, ::1] H, const floating[:, ::1] W, const floating[::1] bias,
-                    floating[::1] scale, floating[:, ::1] out, int visible, bint sample,
-                    uint64_t seed, uint32_t stream, uint32_t step, int n_threads):
+                   floating[::1] scale, floating[:, ::1] out, int visible, bint sample,
+                   uint64_t seed, uint32_t stream, uint32_t step, int nt):
     cdef int n = H.shape[0], nh = H.shape[1], nv = W.shape[1]
     cdef floating *scale_ptr = &scale[0] if scale is not None else NULL
     if n == 0:
         return
-    with nogil:
-        gemm(False, False, n, nv, nh, <floating>1, &H[0, 0], nh, &W[0, 0], nv, <floating>0,
-             &out[0, 0], nv)
-        _visible_pass(n, nv, &out[0, 0], &bias[0], scale_ptr, visible, sample, seed, stream,
-                      step, n_threads)
+    with nogil, parallel(num_threads=nt):
+        _visible_worker(n, nh, nv, &H[0, 0], &W[0, 0], &bias[0], scale_ptr, &out[0, 0],
+                        visible, sample, seed, stream, step)
 
 
 def visible_conditional(H, W, b, sigma, int visible, seed, stream, step, out, sample,
@@ -446,7 +494,9 @@ def visible_conditional(H, W, b, sigma, int visible, seed, stream, step, out, sa
 
     Twin of :func:`fastrbm.reference.visible_conditional`; writes into ``out``.
     """
-    _visible_typed(H, W, b, sigma, out, visible, sample, seed, stream, step, n_threads or 1)
+    nt = row_threads(H.shape[0], H.shape[1] + W.shape[1], n_threads or 1)
+    with single_blas_thread(nt > 1):
+        _visible_typed(H, W, b, sigma, out, visible, sample, seed, stream, step, nt)
     return out
 
 
@@ -464,23 +514,33 @@ def gibbs(V, W, b, c, sigma, int visible, int hidden, int n_copies, int n_steps,
     return v
 
 
+cdef void _free_energy_worker(int n, int nv, int nh, const floating *V, const floating *W,
+                              const floating *b, const floating *c, const floating *sigma,
+                              floating *X, double *out, int visible, int hidden,
+                              int n_copies) noexcept nogil:
+    cdef int r0, r1, r
+    _my_rows(n, &r0, &r1)
+    if r1 <= r0:
+        return
+    gemm(False, True, r1 - r0, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W, nv,
+         <floating>0, X + <Py_ssize_t>r0 * nh, nh)
+    for r in range(r0, r1):
+        out[r] = _free_energy_row(V + <Py_ssize_t>r * nv, X + <Py_ssize_t>r * nh, b, c, sigma,
+                                  nv, nh, visible, hidden, n_copies)
+
+
 def _free_energy_typed(const floating[:, ::1] V, const floating[:, ::1] W,
-                        const floating[::1] b, const floating[::1] c, floating[::1] sigma,
-                        int visible, int hidden, int n_copies, double[::1] out,
-                        int n_threads):
+                       const floating[::1] b, const floating[::1] c, floating[::1] sigma,
+                       int visible, int hidden, int n_copies, double[::1] out, int nt):
     cdef int n = V.shape[0], nv = V.shape[1], nh = W.shape[0]
-    cdef floating[:, ::1] X = np.empty((n, nh), dtype=np.asarray(V).dtype)
-    cdef Py_ssize_t r
-    cdef int nt = n_threads if <int64_t>n * nh >= PARALLEL_MIN_ELEMENTS else 1
+    cdef floating[:, ::1] X
     if n == 0:
         return
-    with nogil:
-        gemm(False, True, n, nh, nv, <floating>1, &V[0, 0], nv, &W[0, 0], nv, <floating>0,
-             &X[0, 0], nh)
-        for r in prange(n, num_threads=nt, schedule="static"):
-            out[r] = _free_energy_row(&V[0, 0] + r * nv, &X[0, 0] + r * nh, &b[0], &c[0],
-                                      &sigma[0] if sigma is not None else NULL, nv, nh,
-                                      visible, hidden, n_copies)
+    X = np.empty((n, nh), dtype=np.asarray(V).dtype)
+    with nogil, parallel(num_threads=nt):
+        _free_energy_worker(n, nv, nh, &V[0, 0], &W[0, 0], &b[0], &c[0],
+                            &sigma[0] if sigma is not None else NULL, &X[0, 0], &out[0],
+                            visible, hidden, n_copies)
 
 
 cdef inline double _free_energy_row(const floating *vt, const floating *x, const floating *b,
@@ -515,7 +575,9 @@ def free_energy(V, W, b, c, sigma, int visible, int hidden, int n_copies=1, n_th
     """F(v) per row as float64; twin of :func:`fastrbm.reference.free_energy`."""
     Vt = V if sigma is None else np.ascontiguousarray(V / sigma, dtype=V.dtype)
     out = np.empty(V.shape[0], dtype=np.float64)
-    _free_energy_typed(Vt, W, b, c, sigma, visible, hidden, n_copies, out, n_threads or 1)
+    nt = row_threads(V.shape[0], V.shape[1] + W.shape[0], n_threads or 1)
+    with single_blas_thread(nt > 1):
+        _free_energy_typed(Vt, W, b, c, sigma, visible, hidden, n_copies, out, nt)
     return out
 
 

@@ -1,8 +1,7 @@
-# Elementwise row passes shared by every kernel module: bias + mean + sample for a
-# whole matrix of rows, under OpenMP over rows; column sums in a fixed order.
+# Elementwise row passes shared by every kernel module: bias + mean + sample for one
+# row, in chunks the compiler vectorises; the kernels split rows over OpenMP threads.
 # All functions are inline so that each extension compiles its own copy.
 from cython cimport floating
-from cython.parallel cimport prange
 from libc.math cimport sqrt
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
@@ -11,8 +10,6 @@ from fastrbm._unitmath cimport nrelu_mean
 
 
 cdef extern from "fastmath.h" nogil:
-    float frbm_sigmoid_f32(float x)
-    double frbm_sigmoid_f64(double x)
     void frbm_philox_fill(uint64_t seed, uint32_t stream, uint32_t step, uint64_t first,
                           int64_t n, uint32_t *out)
     void frbm_sigmoid_chunk_f32(const float *x, const float *scale, const float *bias,
@@ -48,14 +45,6 @@ cdef inline void bernoulli_chunk(const uint32_t *w, const floating *p, floating 
         frbm_bernoulli_chunk_f64(w, p, s, m)
 
 
-cdef inline floating fast_sigmoid(floating x) noexcept nogil:
-    """Vectorisable logistic (fastmath.h); within a few ulp of the libm one."""
-    if floating is float:
-        return frbm_sigmoid_f32(x)
-    else:
-        return frbm_sigmoid_f64(x)
-
-
 # Elementwise passes smaller than this run on one thread: a parallel region costs
 # microseconds, more than the work itself for small minibatches.
 cdef enum:
@@ -83,14 +72,6 @@ cdef inline uint32_t stream_visible(int t, uint32_t purpose) noexcept nogil:
 cdef enum:
     CHUNK = 256
     STEPPED_WORDS = 2048     # words per chunk of stepped units (n_copies <= 1024)
-
-
-cdef inline floating word_uniform(uint32_t w, floating like) noexcept nogil:
-    """The documented uniform of word ``w`` in the precision of ``like``."""
-    if floating is float:
-        return (<float>(w >> 9) + 0.5) * <float>(1.0 / 8388608.0)
-    else:
-        return (<double>w + 0.5) * (1.0 / 4294967296.0)
 
 
 cdef inline void _bernoulli_row(const floating *x, const floating *bias,
@@ -207,23 +188,6 @@ cdef inline void _hidden_row_at(Py_ssize_t r, int nh, floating *x, const floatin
                 seed, stream, step, <uint64_t>r * nh)
 
 
-cdef inline void _hidden_pass(int n_rows, int nh, floating *x, const floating *c, int hidden,
-                       int n_copies, floating mean_scale, floating *mean_out,
-                       floating *sample_out, uint64_t seed, uint32_t stream,
-                       uint32_t step, int n_threads) noexcept nogil:
-    """Rows of ``x`` -> hidden means/samples; rows are independent (parallel)."""
-    cdef Py_ssize_t r
-    cdef int nt = n_threads if <int64_t>n_rows * nh * (n_copies if hidden == HID_STEPPED else 1) >= PARALLEL_MIN_ELEMENTS else 1
-    if nt > 1:
-        for r in prange(n_rows, num_threads=nt, schedule="static"):
-            _hidden_row_at(r, nh, x, c, hidden, n_copies, mean_scale, mean_out,
-                           sample_out, seed, stream, step)
-    else:
-        for r in range(n_rows):
-            _hidden_row_at(r, nh, x, c, hidden, n_copies, mean_scale, mean_out,
-                           sample_out, seed, stream, step)
-
-
 cdef inline void _gaussian_row(floating *y, const floating *bias, const floating *scale,
                                int nv, bint sample, uint64_t seed, uint32_t stream,
                                uint32_t step, uint64_t first) noexcept nogil:
@@ -259,34 +223,5 @@ cdef inline void _visible_row_at(Py_ssize_t r, floating *y, const floating *bias
                        row if sample else NULL, seed, stream, step, <uint64_t>r * nv)
     else:
         _gaussian_row(row, bias, scale, nv, sample, seed, stream, step, <uint64_t>r * nv)
-
-
-cdef inline void _visible_pass(int n_rows, int nv, floating *y, const floating *bias,
-                        const floating *scale, int visible, bint sample, uint64_t seed,
-                        uint32_t stream, uint32_t step, int n_threads) noexcept nogil:
-    cdef Py_ssize_t r
-    cdef int nt = n_threads if <int64_t>n_rows * nv >= PARALLEL_MIN_ELEMENTS else 1
-    if nt > 1:
-        for r in prange(n_rows, num_threads=nt, schedule="static"):
-            _visible_row_at(r, y, bias, scale, nv, visible, sample, seed, stream, step)
-    else:
-        for r in range(n_rows):
-            _visible_row_at(r, y, bias, scale, nv, visible, sample, seed, stream, step)
-
-
-cdef inline void _colsum(int n_rows, int n_cols, const floating *a, floating *out,
-                  int n_threads) noexcept nogil:
-    """out[j] = sum_r a[r, j], rows added in order: the same for any thread count."""
-    cdef Py_ssize_t blk, r, j, j0, j1
-    cdef Py_ssize_t n_blk = (n_cols + 63) // 64
-    cdef int nt = n_threads if <int64_t>n_rows * n_cols >= PARALLEL_MIN_ELEMENTS else 1
-    for blk in prange(n_blk, num_threads=nt, schedule="static"):
-        j0 = blk * 64
-        j1 = j0 + 64 if j0 + 64 < n_cols else n_cols
-        for j in range(j0, j1):
-            out[j] = 0
-        for r in range(n_rows):
-            for j in range(j0, j1):
-                out[j] = out[j] + a[r * n_cols + j]
 
 

@@ -55,3 +55,15 @@ def blas_threads(n_threads):
         return
     with controller().limit(limits=resolve_n_threads(n_threads), user_api="blas"):
         yield
+
+
+def single_blas_thread(active: bool):
+    """A context in which BLAS runs one thread (when ``active``; otherwise nothing).
+
+    Kernels that split rows over OpenMP threads call BLAS from each of them: BLAS's own
+    threads would then oversubscribe the cores and, spinning, stall the other pool.
+    The kernels enter this themselves, so a direct call is as safe as an estimator's.
+    """
+    if not active:
+        return contextlib.nullcontext()
+    return controller().limit(limits=1, user_api="blas")

@@ -240,14 +240,9 @@ def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
                           RuntimeWarning, stacklevel=2)
     progress = _Progress(verbose)
     t0 = time.perf_counter()
-    blas = n_threads
-    if backend == "cython":
-        from . import _ais
-        # runs split over OpenMP threads call single-threaded BLAS each
-        if _ais.ais_threads(n_runs, W.shape[1], W.shape[0], n_threads) > 1:
-            blas = 1
-    with blas_threads(blas):
+    with blas_threads(n_threads):
         if backend == "cython":
+            from . import _ais   # holds BLAS at one thread itself when it splits the runs
             log_w, log_z_base = _ais.ais(W, b, c, s, hyper.visible, hyper.hidden,
                                          hyper.n_copies, betas, base_b, base_s, n_runs, seed,
                                          streams.PURPOSE_AIS, n_threads, progress)

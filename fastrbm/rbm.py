@@ -324,8 +324,8 @@ class RBM(EstimatorMixin):
     def _train(self, X, hyper, backend, n_threads, n_epochs, callback):
         state = self._train_state(hyper)
         workspace = backend.make_workspace(hyper, X.shape[1], state.W.shape[0], X.dtype)
-        blas = backend.training_blas_threads(hyper, X.shape[1], state.W.shape[0], n_threads)
-        with blas_threads(blas if blas != n_threads or self.n_threads is not None else None):
+        # (the epoch kernel holds BLAS at one thread itself while it splits rows)
+        with blas_threads(self.n_threads):
             for _ in range(n_epochs):
                 epoch = self.n_iter_ + 1
                 order = self._epoch_order(X.shape[0])
