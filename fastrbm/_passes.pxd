@@ -48,7 +48,7 @@ cdef inline void bernoulli_chunk(const uint32_t *w, const floating *p, floating 
 # Elementwise passes smaller than this run on one thread: a parallel region costs
 # microseconds, more than the work itself for small minibatches.
 cdef enum:
-    PARALLEL_MIN_ELEMENTS = 16384
+    PARALLEL_MIN_ELEMENTS = 8192
 
 cdef enum:
     VIS_BERNOULLI = 0

@@ -86,6 +86,8 @@ static inline double frbm_sigmoid_f64(double x) { return 1.0 / (1.0 + frbm_exp_f
  *   stepped_chunk: for every copy k: p = sigmoid(x[j] - k - 1/2); acc[j] += p;
  *                  cnt[j] += uniform(w[j * n_copies + k]) < p
  *   nrelu_sample_chunk: s[j] = max(0, x[j] + sqrt(sigmoid(x[j])) * z[j])
+ *   update_row: one row of W: mW += lr (pj vsum - l2 W - l1 sign W) (vsum may be NULL);
+ *               W += mW
  */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(FASTRBM_NO_MULTIVERSION)
@@ -125,6 +127,20 @@ static FRBM_MULTIVERSION void frbm_stepped_chunk_##SUF(                         
         } else {                                                                          \
             for (int j = 0; j < m; j++) acc[j] += frbm_sigmoid_##SUF(x[j] - off);         \
         }                                                                                 \
+    }                                                                                     \
+}                                                                                         \
+static FRBM_MULTIVERSION void frbm_update_row_##SUF(                                     \
+    T *restrict W, T *restrict mW, int n, T lr, T l2, T l1, T pj,                         \
+    const T *restrict vsum)                                                               \
+{                                                                                         \
+    for (int i = 0; i < n; i++) {                                                         \
+        T w = W[i];                                                                       \
+        T sgn = (w > 0 ? (T)1 : (T)0) - (w < 0 ? (T)1 : (T)0);                            \
+        T g = -l2 * w - l1 * sgn;                                                         \
+        if (vsum) g = g + pj * vsum[i];                                                   \
+        T m = mW[i] + lr * g;                                                             \
+        mW[i] = m;                                                                        \
+        W[i] = w + m;                                                                     \
     }                                                                                     \
 }                                                                                         \
 static FRBM_MULTIVERSION void frbm_nrelu_sample_chunk_##SUF(                             \
