@@ -555,17 +555,10 @@ def _data_dtype(rbm):
 
 
 def _fit_tied(rbm: RBM, X, below: RBM) -> None:
-    """Train ``rbm`` on ``X`` starting from the transpose of the layer ``below``.
-
-    RBM has no public warm-start hook, so this mirrors ``RBM.fit`` (initialise, then
-    train ``n_iter`` epochs) with the initial parameters replaced.
-    """
-    hyper, backend, n_threads = rbm._check_settings()
-    X = check_data(X, "X", dtype=_data_dtype(rbm), bernoulli=not rbm._is_gaussian,
-                   estimator=type(rbm).__name__)
-    rbm._initialise(X, hyper, backend)
-    dt = rbm.components_.dtype
-    rbm.components_ = np.array(below.components_.T, dtype=dt, order="C")
-    rbm.intercept_visible_ = np.array(below.intercept_hidden_, dtype=dt)
-    rbm.intercept_hidden_ = np.array(below.intercept_visible_, dtype=dt)
-    rbm._train(X, hyper, backend, n_threads, int(rbm.n_iter), None)
+    """Train ``rbm`` on ``X`` for ``n_iter`` epochs, starting from the transpose of the
+    layer ``below`` (weights transposed, visible and hidden biases swapped)."""
+    rbm.init_params(X, components=below.components_.T,
+                    intercept_visible=below.intercept_hidden_,
+                    intercept_hidden=below.intercept_visible_)
+    for _ in range(int(rbm.n_iter)):
+        rbm.partial_fit(X)

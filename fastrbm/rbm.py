@@ -278,6 +278,52 @@ class RBM(EstimatorMixin):
         self._state = st
         return st
 
+    def init_params(self, X, *, components=None, intercept_visible=None,
+                    intercept_hidden=None, sigma=None) -> "RBM":
+        """Initialise the model for data like ``X`` without training it.
+
+        Parameters start as in :meth:`fit` (weights N(0, init_scale^2), biases 0) unless
+        given here, e.g. to start from another model's weights; :meth:`partial_fit`
+        then trains from them. Given arrays must have the model's shapes and be finite.
+
+        Parameters
+        ----------
+        X : array-like (n_samples, n_features)
+            Data of the kind the model will see (sets n_features and the dtype).
+        components : array-like (n_components, n_features), optional
+        intercept_visible : array-like (n_features,), optional
+        intercept_hidden : array-like (n_components,), optional
+        sigma : array-like (n_features,), optional
+            Standard deviations of Gaussian visible units (positive).
+
+        Returns
+        -------
+        self
+        """
+        hyper, backend, _ = self._check_settings()
+        X = check_data(X, "X", dtype=resolve_dtype(self.dtype), bernoulli=hyper.visible == 0,
+                       estimator=type(self).__name__)
+        nv, nh = X.shape[1], int(self.n_components)
+        given = {}
+        for name, value, shape in (("components", components, (nh, nv)),
+                                   ("intercept_visible", intercept_visible, (nv,)),
+                                   ("intercept_hidden", intercept_hidden, (nh,)),
+                                   ("sigma", sigma, (nv,))):
+            if value is None:
+                continue
+            a = np.array(value, dtype=X.dtype, order="C")     # a copy the model owns
+            if a.shape != shape:
+                raise ValueError(f"{name} must have shape {shape}; got {a.shape}")
+            if not np.isfinite(a).all():
+                raise ValueError(f"{name} contains NaN or infinity")
+            if name == "sigma" and (a <= 0).any():
+                raise ValueError("sigma must be positive")
+            given[name] = a
+        self._initialise(X, hyper, backend)
+        for name, a in given.items():
+            setattr(self, name + "_", a)
+        return self
+
     def fit(self, X, y=None, *, callback: Optional[Callable] = None):
         """Train a fresh model for ``n_iter`` epochs.
 
