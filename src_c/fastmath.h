@@ -133,6 +133,10 @@ static FRBM_MULTIVERSION void frbm_update_row_##SUF(                            
     T *restrict W, T *restrict mW, int n, T lr, T l2, T l1, T pj,                         \
     const T *restrict vsum)                                                               \
 {                                                                                         \
+    if (l2 == 0 && l1 == 0 && !vsum) {   /* plain momentum: mW is final, W += mW */       \
+        for (int i = 0; i < n; i++) W[i] += mW[i];                                        \
+        return;                                                                           \
+    }                                                                                     \
     for (int i = 0; i < n; i++) {                                                         \
         T w = W[i];                                                                       \
         T sgn = (w > 0 ? (T)1 : (T)0) - (w < 0 ? (T)1 : (T)0);                            \
