@@ -297,7 +297,7 @@ static inline float frbm_log_f32(float x)
 
 /* expm1 and log1p accurate near 0 (Taylor / atanh series there, exp - 1 and
  * log(1 + y) away from 0), branch-free: what AIS needs for free-energy increments. */
-static inline float frbm_expm1_f32(float d)
+static inline float frbm_expm1_series_f32(float d)
 {
     float p = 1.0f / 40320.0f;
     p = p * d + 1.0f / 5040.0f;
@@ -307,11 +307,16 @@ static inline float frbm_expm1_f32(float d)
     p = p * d + 1.0f / 6.0f;
     p = p * d + 0.5f;
     p = p * d * d + d;
-    float q = frbm_exp_f32(d) - 1.0f;
-    return (d > -0.5f && d < 0.5f) ? p : q;
+    return p;
 }
 
-static inline double frbm_expm1_f64(double d)
+static inline float frbm_expm1_f32(float d)
+{
+    float q = frbm_exp_f32(d) - 1;
+    return (d > -0.5f && d < 0.5f) ? frbm_expm1_series_f32(d) : q;
+}
+
+static inline double frbm_expm1_series_f64(double d)
 {
     double p = 1.0 / 6227020800.0;
     p = p * d + 1.0 / 479001600.0;
@@ -326,11 +331,16 @@ static inline double frbm_expm1_f64(double d)
     p = p * d + 1.0 / 6.0;
     p = p * d + 0.5;
     p = p * d * d + d;
-    double q = frbm_exp_f64(d) - 1.0;
-    return (d > -0.5 && d < 0.5) ? p : q;
+    return p;
 }
 
-static inline float frbm_log1p_f32(float y)
+static inline double frbm_expm1_f64(double d)
+{
+    double q = frbm_exp_f64(d) - 1;
+    return (d > -0.5 && d < 0.5) ? frbm_expm1_series_f64(d) : q;
+}
+
+static inline float frbm_log1p_series_f32(float y)
 {
     float s = y / (2.0f + y), s2 = s * s;
     float p = 1.0f / 11.0f;
@@ -339,11 +349,16 @@ static inline float frbm_log1p_f32(float y)
     p = p * s2 + 1.0f / 5.0f;
     p = p * s2 + 1.0f / 3.0f;
     p = 2.0f * (p * s2 * s + s);
-    float q = frbm_log_f32(1.0f + y);
-    return (y > -0.33333334f && y < 0.5f) ? p : q;
+    return p;
 }
 
-static inline double frbm_log1p_f64(double y)
+static inline float frbm_log1p_f32(float y)
+{
+    float q = frbm_log_f32(1 + y);
+    return (y > -0.33333334f && y < 0.5f) ? frbm_log1p_series_f32(y) : q;
+}
+
+static inline double frbm_log1p_series_f64(double y)
 {
     double s = y / (2.0 + y), s2 = s * s;
     double p = 1.0 / 21.0;
@@ -357,8 +372,13 @@ static inline double frbm_log1p_f64(double y)
     p = p * s2 + 1.0 / 5.0;
     p = p * s2 + 1.0 / 3.0;
     p = 2.0 * (p * s2 * s + s);
-    double q = frbm_log_f64(1.0 + y);
-    return (y > -0.3333333333333333 && y < 0.5) ? p : q;
+    return p;
+}
+
+static inline double frbm_log1p_f64(double y)
+{
+    double q = frbm_log_f64(1 + y);
+    return (y > -0.3333333333333333 && y < 0.5) ? frbm_log1p_series_f64(y) : q;
 }
 
 /* AIS: sum over the units of a row of phi(beta a) - phi(beta_prev a), for binary
@@ -373,11 +393,22 @@ static FRBM_MULTIVERSION double frbm_ais_phi_increment_##SUF(                   
     T db = beta - beta_prev;                                                              \
     for (int j = 0; j < m; j++) buf[j] = 0;                                               \
     int copies = n_copies > 0 ? n_copies : 1;                                             \
+    /* |db a| < 0.4 everywhere (the usual case: small steps in beta) keeps both expm1 and \
+     * log1p on their series branch, so the other branch need not be computed */          \
+    int outside = 0;                                                                      \
+    for (int j = 0; j < m; j++) outside += (db * a[j] >= (T)0.4) | (db * a[j] <= (T)-0.4); \
     for (int k = 0; k < copies; k++) {                                                    \
         T off = n_copies > 0 ? (T)k + (T)0.5 : (T)0;                                      \
-        for (int j = 0; j < m; j++)                                                       \
-            buf[j] += frbm_log1p_##SUF(frbm_sigmoid_##SUF(beta_prev * a[j] - off)         \
-                                       * frbm_expm1_##SUF(db * a[j]));                    \
+        if (outside) {                                                                    \
+            for (int j = 0; j < m; j++)                                                   \
+                buf[j] += frbm_log1p_##SUF(frbm_sigmoid_##SUF(beta_prev * a[j] - off)     \
+                                           * frbm_expm1_##SUF(db * a[j]));                \
+        } else {                                                                          \
+            for (int j = 0; j < m; j++)                                                   \
+                buf[j] += frbm_log1p_series_##SUF(                                        \
+                    frbm_sigmoid_##SUF(beta_prev * a[j] - off)                            \
+                    * frbm_expm1_series_##SUF(db * a[j]));                                \
+        }                                                                                 \
     }                                                                                     \
     double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                             \
     int j = 0;                                                                            \
