@@ -114,6 +114,17 @@ cdef inline void _update_row(floating *W, floating *mW, int n, floating lr, floa
         frbm_update_row_f64(W, mW, n, lr, l2, l1, pj, vsum)
 
 
+cdef inline void _column_sums(const floating *a, int n_rows, int ld, int lo, int hi,
+                              floating *out) noexcept nogil:
+    """out[j] = sum_r a[r, j] for j in [lo, hi), rows added in order (any thread count)."""
+    cdef Py_ssize_t r, j
+    for j in range(lo, hi):
+        out[j] = 0
+    for r in range(n_rows):
+        for j in range(lo, hi):
+            out[j] = out[j] + a[r * ld + j]
+
+
 cdef inline void _part(int n, int t, int n_parts, int *lo, int *hi) noexcept nogil:
     """Part ``t`` of ``n`` items split into ``n_parts`` contiguous, nearly equal parts."""
     lo[0] = <int>((<int64_t>n * t) // n_parts)
@@ -210,15 +221,8 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
             frbm_barrier()
 
         # ---- visible block: bias statistics (rows added in order: any thread count)
-        for i in range(i0, i1):
-            col_a[i] = 0
-            col_b[i] = 0
-        for r in range(n_pos):
-            for i in range(i0, i1):
-                col_a[i] = col_a[i] + vstack[<Py_ssize_t>r * nv + i]
-        for r in range(n_neg):
-            for i in range(i0, i1):
-                col_b[i] = col_b[i] + vneg[<Py_ssize_t>r * nv + i]
+        _column_sums(vstack, n_pos, nv, i0, i1, col_a)
+        _column_sums(vneg, n_neg, nv, i0, i1, col_b)
         if cfg.learn_sigma:
             # d(-E)/dz_i, z = log sigma^2: (vt - b/s)^2 / 2 - vt (h W)_i / 2; the signed
             # row weights are already in hstack, hence in scratch
@@ -237,15 +241,8 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
             frbm_barrier()      # the sparsity term on W needs every visible mean
 
         # ---- hidden block: statistics, sparsity, gradient gemm, W and c updates
-        for j in range(j0, j1):
-            hcol_a[j] = 0
-            hcol_b[j] = 0
-        for r in range(n_pos):
-            for j in range(j0, j1):
-                hcol_a[j] = hcol_a[j] + hstack[<Py_ssize_t>r * nh + j]
-        for r in range(n_neg):
-            for j in range(j0, j1):
-                hcol_b[j] = hcol_b[j] + hneg[<Py_ssize_t>r * nh + j]
+        _column_sums(hstack, n_pos, nh, j0, j1, hcol_a)
+        _column_sums(hneg, n_neg, nh, j0, j1, hcol_b)
         for j in range(j0, j1):
             if sparse:
                 d = cfg.sparsity_decay
