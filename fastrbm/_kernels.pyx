@@ -362,8 +362,18 @@ cdef _check_epoch_shapes(X, order, W, chains, vstack, hstack, hsample, scratch, 
                          "make_workspace(hyper, n_visible, n_hidden, dtype)")
 
 
+#: Stepped units draw their copies' words in one stack buffer (see _passes.pxd).
+MAX_COPIES = 1024
+
+
+def _check_copies(int n_copies):
+    if not 1 <= n_copies <= MAX_COPIES:
+        raise ValueError(f"n_copies must be in [1, {MAX_COPIES}]; got {n_copies}")
+
+
 cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed, int n_threads) except *:
     cdef StepConfig cfg
+    _check_copies(hyper.n_copies)
     cfg.nv = nv
     cfg.nh = nh
     cfg.visible = hyper.visible
@@ -460,6 +470,7 @@ def hidden_conditional(V, W, c, sigma, int hidden, int n_copies, seed, stream, s
     ``sample_out`` (either may be None) and returns them. Rows are split over OpenMP
     threads, each multiplying its own rows with single-threaded BLAS.
     """
+    _check_copies(n_copies)
     Vt = V if sigma is None else np.ascontiguousarray(V / sigma, dtype=V.dtype)
     nt = row_threads(V.shape[0], V.shape[1] + W.shape[0], n_threads or 1)
     with single_blas_thread(nt > 1):

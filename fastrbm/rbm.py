@@ -178,7 +178,7 @@ class RBM(EstimatorMixin):
         check_float(self.sigma, "sigma", low=0.0, low_open=True)
         return Hyper(
             visible=vis, hidden=hid,
-            n_copies=check_positive_int(self.n_copies, "n_copies"),
+            n_copies=_check_n_copies(self.n_copies),
             k=check_positive_int(self.k, "k"),
             persistent=bool(self.persistent),
             batch_size=check_positive_int(self.batch_size, "batch_size"),
@@ -525,6 +525,17 @@ class RBM(EstimatorMixin):
         tags.input_tags.positive_only = visible_code(self.visible) == 0 if isinstance(
             self.visible, str) and self.visible in ("bernoulli", "gaussian") else False
         return tags
+
+
+#: Largest number of tied copies of a stepped unit the kernels sample in one pass.
+MAX_COPIES = 1024
+
+
+def _check_n_copies(value) -> int:
+    n = check_positive_int(value, "n_copies")
+    if n > MAX_COPIES:
+        raise ValueError(f"n_copies must be at most {MAX_COPIES}; got {n}")
+    return n
 
 
 def _is_valid_dtype(dtype) -> bool:

@@ -55,3 +55,4 @@ def test_sigma_must_be_positive_for_gaussian_units():
         RBM(4, visible="gaussian").init_params(Z, sigma=np.array([1.0, 0.0, 1.0]))
     m = RBM(4, visible="gaussian", dtype="float64").init_params(Z, sigma=[0.5, 1.0, 2.0])
     np.testing.assert_array_equal(m.sigma_, [0.5, 1.0, 2.0])
+

@@ -333,3 +333,17 @@ def test_dtype_none_follows_data():
     assert RBM(2, dtype=None, n_iter=1).fit(X).components_.dtype == np.float64
     assert RBM(2, dtype=None, n_iter=1).fit(X.astype(int)).components_.dtype == np.float64
     assert RBM(2, dtype=None, n_iter=1).fit(X.astype(bool)).components_.dtype == np.float64
+
+
+def _binary_data():
+    return (np.random.default_rng(0).random((60, 7)) < 0.4).astype(np.float64)
+
+
+def test_n_copies_beyond_the_kernel_limit_is_refused():
+    from fastrbm import _kernels
+    with pytest.raises(ValueError, match="n_copies must be at most 1024"):
+        RBM(4, hidden="stepped", n_copies=1025).fit(_binary_data())
+    W = np.zeros((3, 7))
+    with pytest.raises(ValueError, match="n_copies must be in"):
+        _kernels.hidden_conditional(_binary_data(), W, np.zeros(3), None, 1, 5000, 0, 0, 0,
+                                    np.empty((60, 3)), None)
