@@ -44,7 +44,7 @@ class RBM(EstimatorMixin):
         bias offsets -0.5, -1.5, ...; sampled exactly); or noisy rectified linear,
         ``max(0, x + sqrt(sigmoid(x)) * eps)``.
     n_copies : int, default=10
-        Number of tied copies of a stepped sigmoid unit.
+        Number of tied copies of a stepped sigmoid unit (1 to 1024).
     k : int, default=1
         Gibbs steps per update (CD-k / PCD-k).
     persistent : bool, default=False
