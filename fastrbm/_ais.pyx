@@ -214,13 +214,16 @@ cdef extern from *:
     #include <omp.h>
     static inline int frbm_ais_thread_num(void) { return omp_get_thread_num(); }
     static inline int frbm_ais_num_threads(void) { return omp_get_num_threads(); }
+    static inline int frbm_ais_openmp(void) { return 1; }
     #else
     static inline int frbm_ais_thread_num(void) { return 0; }
     static inline int frbm_ais_num_threads(void) { return 1; }
+    static inline int frbm_ais_openmp(void) { return 0; }
     #endif
     """
     int frbm_ais_thread_num() nogil
     int frbm_ais_num_threads() nogil
+    int frbm_ais_openmp() nogil
 
 
 cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W_hid,
@@ -270,7 +273,7 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
 cpdef int ais_threads(int n_runs, int n_visible, int n_hidden, int n_threads):
     """Threads AIS runs on: ``n_threads`` when each gets 4 runs or more and the products
     are big enough, else 1. With more than one, BLAS must stay at one thread meanwhile."""
-    if n_threads > 1 and n_runs >= 4 * n_threads and \
+    if frbm_ais_openmp() and n_threads > 1 and n_runs >= 4 * n_threads and \
             <int64_t>n_runs * (n_visible + n_hidden) >= PARALLEL_MIN_ELEMENTS:
         return n_threads
     return 1

@@ -333,7 +333,7 @@ cpdef int epoch_threads(int batch_size, int n_visible, int n_hidden, int n_threa
     With more than one, each thread calls single-threaded BLAS on its own rows, so the
     caller must keep BLAS at one thread meanwhile (the estimators do).
     """
-    if n_threads > 1 and batch_size >= 4 * n_threads and \
+    if frbm_openmp_enabled() and n_threads > 1 and batch_size >= 4 * n_threads and \
             <int64_t>batch_size * (n_visible + n_hidden) >= PARALLEL_MIN_ELEMENTS:
         return n_threads
     return 1
@@ -417,7 +417,7 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
 cpdef int row_threads(int n_rows, int n_cols, int n_threads):
     """Threads a row-split kernel runs on: ``n_threads`` when each thread gets at least 4
     rows and the work is big enough to pay for the parallel region, else 1."""
-    if n_threads > 1 and n_rows >= 4 * n_threads and \
+    if frbm_openmp_enabled() and n_threads > 1 and n_rows >= 4 * n_threads and \
             <int64_t>n_rows * n_cols >= PARALLEL_MIN_ELEMENTS:
         return n_threads
     return 1
