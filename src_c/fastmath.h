@@ -164,42 +164,44 @@ FRBM_CHUNK_LOOPS(double, f64, FRBM_U64, sqrt)
 /* Words first .. first+n-1 of the (seed, stream, step) sequence into out[0..n-1]. */
 #define FRBM_FILL_BLOCKS 64
 static FRBM_MULTIVERSION void frbm_philox_fill(uint64_t seed, uint32_t stream, uint32_t step,
-                                    uint64_t first, int64_t n, uint32_t *out)
+                                                uint64_t first, int64_t n, uint32_t *out)
 {
     uint32_t k0 = (uint32_t)(seed & 0xffffffffu), k1 = (uint32_t)(seed >> 32);
     uint32_t buf[4 * FRBM_FILL_BLOCKS];
+    uint32_t a0[FRBM_FILL_BLOCKS], a1[FRBM_FILL_BLOCKS], a2[FRBM_FILL_BLOCKS], a3[FRBM_FILL_BLOCKS];
     uint64_t block = first >> 2;
     int64_t skip = (int64_t)(first & 3u);
     int64_t done = 0;
     while (done < n) {
-        /* blocks of this round, as structure-of-arrays so the rounds vectorise */
-        uint32_t c0[FRBM_FILL_BLOCKS], c1[FRBM_FILL_BLOCKS], c2[FRBM_FILL_BLOCKS], c3[FRBM_FILL_BLOCKS];
         int64_t want = n - done + skip;
         int nb = (int)((want + 3) >> 2);
         if (nb > FRBM_FILL_BLOCKS) nb = FRBM_FILL_BLOCKS;
         for (int i = 0; i < nb; i++) {
             uint64_t b = block + (uint64_t)i;
-            c0[i] = (uint32_t)(b & 0xffffffffu);
-            c1[i] = (uint32_t)(b >> 32);
-            c2[i] = step;
-            c3[i] = stream;
+            a0[i] = (uint32_t)(b & 0xffffffffu);
+            a1[i] = (uint32_t)(b >> 32);
+            a2[i] = step;
+            a3[i] = stream;
+        }
+        /* rounds outside, blocks inside: each round is one loop over independent
+         * blocks, structure-of-arrays, which the compiler turns into SIMD */
+        uint32_t kk0 = k0, kk1 = k1;
+        for (int r = 0; r < 10; r++) {
+            for (int i = 0; i < nb; i++) {
+                uint64_t p0 = (uint64_t)FRBM_PHILOX_M0 * a0[i];
+                uint64_t p1 = (uint64_t)FRBM_PHILOX_M1 * a2[i];
+                uint32_t n0 = (uint32_t)(p1 >> 32) ^ a1[i] ^ kk0;
+                uint32_t n2 = (uint32_t)(p0 >> 32) ^ a3[i] ^ kk1;
+                a1[i] = (uint32_t)p1;
+                a3[i] = (uint32_t)p0;
+                a0[i] = n0;
+                a2[i] = n2;
+            }
+            kk0 += FRBM_PHILOX_W0;
+            kk1 += FRBM_PHILOX_W1;
         }
         for (int i = 0; i < nb; i++) {
-            uint32_t a0 = c0[i], a1 = c1[i], a2 = c2[i], a3 = c3[i];
-            uint32_t kk0 = k0, kk1 = k1;
-            for (int r = 0; r < 10; r++) {
-                uint64_t p0 = (uint64_t)FRBM_PHILOX_M0 * a0;
-                uint64_t p1 = (uint64_t)FRBM_PHILOX_M1 * a2;
-                uint32_t n0 = (uint32_t)(p1 >> 32) ^ a1 ^ kk0;
-                uint32_t n2 = (uint32_t)(p0 >> 32) ^ a3 ^ kk1;
-                a1 = (uint32_t)p1;
-                a3 = (uint32_t)p0;
-                a0 = n0;
-                a2 = n2;
-                kk0 += FRBM_PHILOX_W0;
-                kk1 += FRBM_PHILOX_W1;
-            }
-            buf[4 * i] = a0; buf[4 * i + 1] = a1; buf[4 * i + 2] = a2; buf[4 * i + 3] = a3;
+            buf[4 * i] = a0[i]; buf[4 * i + 1] = a1[i]; buf[4 * i + 2] = a2[i]; buf[4 * i + 3] = a3[i];
         }
         int64_t avail = 4 * (int64_t)nb - skip;
         int64_t take = avail < n - done ? avail : n - done;
