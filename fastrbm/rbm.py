@@ -371,11 +371,15 @@ class RBM(EstimatorMixin):
         state = self._train_state(hyper)
         workspace = backend.make_workspace(hyper, X.shape[1], state.W.shape[0], X.dtype)
         # (the epoch kernel holds BLAS at one thread itself while it splits rows)
+        last_good = None    # the state at the start of the epoch, to roll back a divergence
         with blas_threads(self.n_threads):
             for _ in range(n_epochs):
                 epoch = self.n_iter_ + 1
                 order = self._epoch_order(X.shape[0])
-                last_good = state.copy()
+                if last_good is None:
+                    last_good = state.copy()
+                else:
+                    last_good.restore(state)          # reuse the buffers: no allocation
                 t0 = time.perf_counter()
                 n_updates = backend.fit_epoch(state, hyper, X, order, self._seed,
                                               self._n_updates % 2**32, n_threads, workspace)
