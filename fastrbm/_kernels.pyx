@@ -16,15 +16,14 @@ import numpy as np
 
 from fastrbm._threads import single_blas_thread
 
-cimport cython
 from cython cimport floating
 from cython.parallel cimport parallel
-from libc.math cimport sqrt, exp, log
+from libc.math cimport exp, log
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
 from fastrbm._blas cimport gemm
-from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_word, frbm_normal, frbm_philox4x32_10
-from fastrbm._unitmath cimport sigmoid, uniform, softplus, nrelu_mean, nrelu_phi
+from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal, frbm_philox4x32_10
+from fastrbm._unitmath cimport uniform, softplus, nrelu_phi
 from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
                               HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden, stream_visible,
                               _hidden_row_at, _visible_row_at)

@@ -2,7 +2,6 @@
 # row, in chunks the compiler vectorises; the kernels split rows over OpenMP threads.
 # All functions are inline so that each extension compiles its own copy.
 from cython cimport floating
-from libc.math cimport sqrt
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
 
@@ -45,8 +44,8 @@ cdef inline void bernoulli_chunk(const uint32_t *w, const floating *p, floating 
         frbm_bernoulli_chunk_f64(w, p, s, m)
 
 
-# Elementwise passes smaller than this run on one thread: a parallel region costs
-# microseconds, more than the work itself for small minibatches.
+# Row-split kernels with less work than this (rows x units) run on one thread: a
+# parallel region and its barriers cost microseconds, more than small minibatches take.
 cdef enum:
     PARALLEL_MIN_ELEMENTS = 8192
 

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from fastrbm import _kernels, reference, streams
-from conftest import (DTYPES, HIDDEN, VISIBLE, assert_close, assert_continuous_samples_close,
+from conftest import (HIDDEN, VISIBLE, assert_close, assert_continuous_samples_close,
                       assert_samples_equal, make_data, make_hyper, make_params, make_state)
 
 NRELU = reference.HIDDEN_NRELU
