@@ -26,7 +26,8 @@ from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal, frbm_philo
 from fastrbm._unitmath cimport uniform, softplus, nrelu_phi
 from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
                               HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden, stream_visible,
-                              _hidden_row_at, _visible_row_at)
+                              _hidden_row_at, _visible_row_at, _hidden_block_at,
+                              _visible_block_at)
 
 cdef extern from *:
     """
@@ -99,18 +100,20 @@ cdef struct StepConfig:
 
 cdef extern from "fastmath.h" nogil:
     void frbm_update_row_f32(float *W, float *mW, int n, float lr, float l2, float l1, float pj,
-                             const float *vsum)
+                             const float *vsum, float keep)
     void frbm_update_row_f64(double *W, double *mW, int n, double lr, double l2, double l1,
-                             double pj, const double *vsum)
+                             double pj, const double *vsum, double keep)
 
 
 cdef inline void _update_row(floating *W, floating *mW, int n, floating lr, floating l2,
-                             floating l1, floating pj, const floating *vsum) noexcept nogil:
-    """One row of W: mW += lr (pj vsum - l2 W - l1 sign W); W += mW (vectorised, C)."""
+                             floating l1, floating pj, const floating *vsum,
+                             floating keep) noexcept nogil:
+    """One row of W: m = mW + lr (pj vsum - l2 W - l1 sign W); W += m; mW = keep * m
+    (vectorised, C; keep is the momentum when the next gemm takes mW pre-scaled)."""
     if floating is float:
-        frbm_update_row_f32(W, mW, n, lr, l2, l1, pj, vsum)
+        frbm_update_row_f32(W, mW, n, lr, l2, l1, pj, vsum, keep)
     else:
-        frbm_update_row_f64(W, mW, n, lr, l2, l1, pj, vsum)
+        frbm_update_row_f64(W, mW, n, lr, l2, l1, pj, vsum, keep)
 
 
 cdef inline void _column_sums(const floating *a, int n_rows, int ld, int lo, int hi,
@@ -140,17 +143,26 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
                         floating *pen_buf, uint32_t step) noexcept nogil:
     """One thread's share of a whole epoch of CD-k / PCD-k updates.
 
-    Every thread of the parallel region runs this. Row phase: the thread gathers its
-    rows of the minibatch and runs their positive phase and their Gibbs chains (a row's
-    chain never leaves its thread, so no synchronisation is needed inside the chain);
-    products go through single-threaded BLAS on the thread's rows. Column phase, after a
-    barrier: the thread owns a block of hidden units (their gradient gemm straight into
-    the momentum buffer, the W / c update) and a block of visible units (bias
-    statistics, b and sigma updates). A barrier ends the step.
+    Every thread of the parallel region runs this. Each thread owns a block of hidden
+    units (rows of W) and a block of visible units (columns of W) for the whole epoch
+    and computes every pass for all rows of the minibatch but only its own units:
+    the positive and negative hidden passes on its hidden block, the reconstruction on
+    its visible block. Its products therefore read (and BLAS packs) only its share of
+    W, as one multithreaded gemm would, where a split by rows would have every thread
+    pack all of W for every product. Barriers separate the passes (a pass needs the
+    whole previous layer). The gradient gemm of the hidden block goes straight into
+    the momentum buffer, then that block of W and c is updated; the visible block's
+    statistics give the b (and sigma) updates. Element (r, j) always draws the same
+    random words, so the split does not change the draws.
 
     Stacked layout: ``vstack`` (n_pos + n_neg, nv) holds the data rows then the chain's
     last visible states; ``hstack`` the positive hidden means weighted +1/n_pos then the
     negative ones weighted -1/n_neg, so ``hstack.T @ vstack`` is the weight gradient.
+
+    Momentum: between two steps of one call the kernel keeps ``mW`` pre-multiplied by
+    the momentum (the update pass does it), so the gradient gemm runs with beta = 1 and
+    BLAS skips its separate scaling pass; the values are the same products rounded
+    once, and ``mW`` holds the plain velocity again when the call returns.
     """
     cdef int n_threads = frbm_num_threads(), tid = frbm_thread_num()
     cdef int nv = cfg.nv, nh = cfg.nh
@@ -158,7 +170,8 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
     cdef Py_ssize_t i, j, src
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
     cdef bint sparse = cfg.sparsity_cost > 0
-    cdef floating wp, wn, g, d, w, zi, si
+    cdef bint prescaled = False, more
+    cdef floating wp, wn, g, d, w, zi, si, keep
     cdef floating lr = cfg.learning_rate, mom = cfg.momentum
     cdef floating l2 = cfg.weight_decay, l1 = cfg.l1
     cdef floating *vneg
@@ -174,8 +187,9 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
         wn = 1.0 / n_neg
         vneg = vstack + <Py_ssize_t>n_pos * nv
         hneg = hstack + <Py_ssize_t>n_pos * nh
+        more = start + batch_size < n
 
-        # ---- row phase: this thread's data rows and chains
+        # ---- gather this minibatch's rows (split by rows), scaled for Gaussian units
         _part(n_pos, tid, n_threads, &r0, &r1)
         for r in range(r0, r1):
             src = order[start + r]
@@ -185,39 +199,43 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
             else:
                 for i in range(nv):
                     vstack[r * nv + i] = X[src, i]
-        if r1 > r0:
-            gemm(False, True, r1 - r0, nh, nv, <floating>1, vstack + <Py_ssize_t>r0 * nv, nv,
-                 W, nv, <floating>0, hstack + <Py_ssize_t>r0 * nh, nh)
-            for r in range(r0, r1):
-                _hidden_row_at(r, nh, hstack, c, cfg.hidden, cfg.n_copies, wp, hstack,
-                               NULL if cfg.persistent else hsample, cfg.seed,
-                               stream_hidden(0, 0), step)
-        # CD chains are the positive rows (same split, same thread); PCD chains are split
-        _part(n_neg, tid, n_threads, &r0, &r1)
-        if r1 > r0:
-            for t in range(1, cfg.k + 1):
-                gemm(False, False, r1 - r0, nv, nh, <floating>1, chain + <Py_ssize_t>r0 * nh,
-                     nh, W, nv, <floating>0, vneg + <Py_ssize_t>r0 * nv, nv)
-                for r in range(r0, r1):
-                    _visible_row_at(r, vneg, bias_vis, <floating *>NULL, nv, cfg.visible,
-                                    t < cfg.k or cfg.sample_visible, cfg.seed,
-                                    stream_visible(t, 0), step)
-                gemm(False, True, r1 - r0, nh, nv, <floating>1, vneg + <Py_ssize_t>r0 * nv,
-                     nv, W, nv, <floating>0, hneg + <Py_ssize_t>r0 * nh, nh)
-                for r in range(r0, r1):
-                    _hidden_row_at(r, nh, hneg, c, cfg.hidden, cfg.n_copies, -wn,
-                                   hneg if t == cfg.k else NULL,
-                                   chain if (t < cfg.k or cfg.persistent) else NULL,
-                                   cfg.seed, stream_hidden(t, 0), step)
         frbm_barrier()
+
+        # ---- positive phase: this thread's hidden units for every data row
+        if j1 > j0:
+            gemm(False, True, n_pos, j1 - j0, nv, <floating>1, vstack, nv,
+                 W + <Py_ssize_t>j0 * nv, nv, <floating>0, hstack + j0, nh)
+            for r in range(n_pos):
+                _hidden_block_at(r, j0, j1, nh, hstack, c, cfg.hidden, cfg.n_copies, wp,
+                                 hstack, NULL if cfg.persistent else hsample, cfg.seed,
+                                 stream_hidden(0, 0), step)
+        # ---- Gibbs chain: visible block, barrier, hidden block (every chain row)
+        for t in range(1, cfg.k + 1):
+            frbm_barrier()      # the chain's hidden states are complete; vneg is free
+            if i1 > i0:
+                gemm(False, False, n_neg, i1 - i0, nh, <floating>1, chain, nh, W + i0, nv,
+                     <floating>0, vneg + i0, nv)
+                for r in range(n_neg):
+                    _visible_block_at(r, i0, i1, vneg, bias_vis, <floating *>NULL, nv,
+                                      cfg.visible, t < cfg.k or cfg.sample_visible,
+                                      cfg.seed, stream_visible(t, 0), step)
+            frbm_barrier()      # the visible states are complete
+            if j1 > j0:
+                gemm(False, True, n_neg, j1 - j0, nv, <floating>1, vneg, nv,
+                     W + <Py_ssize_t>j0 * nv, nv, <floating>0, hneg + j0, nh)
+                for r in range(n_neg):
+                    _hidden_block_at(r, j0, j1, nh, hneg, c, cfg.hidden, cfg.n_copies, -wn,
+                                     hneg if t == cfg.k else NULL,
+                                     chain if (t < cfg.k or cfg.persistent) else NULL,
+                                     cfg.seed, stream_hidden(t, 0), step)
 
         # ---- learned sigma: s-gradient needs (h W) of every row before W moves
         if cfg.learn_sigma:
-            _part(n_tot, tid, n_threads, &r0, &r1)
-            if r1 > r0:
-                gemm(False, False, r1 - r0, nv, nh, <floating>1, hstack + <Py_ssize_t>r0 * nh,
-                     nh, W, nv, <floating>0, scratch + <Py_ssize_t>r0 * nv, nv)
-            frbm_barrier()
+            frbm_barrier()      # hstack is complete
+            if i1 > i0:
+                gemm(False, False, n_tot, i1 - i0, nh, <floating>1, hstack, nh, W + i0, nv,
+                     <floating>0, scratch + i0, nv)
+            frbm_barrier()      # nobody reads W any more this step
 
         # ---- visible block: bias statistics (rows added in order: any thread count)
         _column_sums(vstack, n_pos, nv, i0, i1, col_a)
@@ -249,15 +267,17 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
                 pen_buf[j] = <floating>cfg.sparsity_cost * (<floating>cfg.sparsity_target - q[j])
             else:
                 pen_buf[j] = 0
+        keep = mom if (more and mom != 0) else 1
         if j1 > j0:
-            gemm(True, False, j1 - j0, nv, n_tot, lr, hstack + j0, nh, vstack, nv, mom,
-                 mW + <Py_ssize_t>j0 * nv, nv)
+            gemm(True, False, j1 - j0, nv, n_tot, lr, hstack + j0, nh, vstack, nv,
+                 <floating>1 if prescaled else mom, mW + <Py_ssize_t>j0 * nv, nv)
         for j in range(j0, j1):
             _update_row(W + j * nv, mW + j * nv, nv, lr, l2, l1, pen_buf[j] * wp,
-                        col_a if sparse else NULL)
+                        col_a if sparse else NULL, keep)
             # hcol_a / hcol_b are sums of rows already weighted +1/n_pos, -1/n_neg
             mc[j] = mom * mc[j] + lr * (hcol_a[j] + hcol_b[j] + pen_buf[j])
             c[j] = c[j] + mc[j]
+        prescaled = keep != 1
 
         # ---- visible block: b (and sigma) updates, then the next step's scalings
         for i in range(i0, i1):
@@ -275,7 +295,7 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
                 bias_vis[i] = b[i] / sigma[i]
             else:
                 bias_vis[i] = b[i]
-        frbm_barrier()
+        frbm_barrier()      # W, b, c complete; vstack may be overwritten
         step += 1
         start += batch_size
 
@@ -326,13 +346,15 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
 
 
 cpdef int epoch_threads(int batch_size, int n_visible, int n_hidden, int n_threads):
-    """Threads a training epoch runs on: ``n_threads`` when every thread gets rows enough
-    (at least 4) and a step is big enough to pay for the barriers, else 1.
+    """Threads a training epoch runs on: ``n_threads`` when every thread gets a block of
+    at least 16 visible and 16 hidden units and a step is big enough to pay for the
+    barriers, else 1.
 
-    With more than one, each thread calls single-threaded BLAS on its own rows, so the
+    With more than one, each thread calls single-threaded BLAS on its own units, so the
     caller must keep BLAS at one thread meanwhile (the estimators do).
     """
-    if frbm_openmp_enabled() and n_threads > 1 and batch_size >= 4 * n_threads and \
+    if frbm_openmp_enabled() and n_threads > 1 and \
+            min(n_visible, n_hidden) >= 16 * n_threads and \
             <int64_t>batch_size * (n_visible + n_hidden) >= PARALLEL_MIN_ELEMENTS:
         return n_threads
     return 1

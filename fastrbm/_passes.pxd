@@ -177,14 +177,26 @@ cdef inline void _hidden_row(floating *x, const floating *c, int nh, int hidden,
         _nrelu_row(x, c, nh, mean_scale, mean_out, sample_out, seed, stream, step, first)
 
 
+cdef inline void _hidden_block_at(Py_ssize_t r, int j0, int j1, int nh, floating *x,
+                                  const floating *c, int hidden, int n_copies,
+                                  floating mean_scale, floating *mean_out,
+                                  floating *sample_out, uint64_t seed, uint32_t stream,
+                                  uint32_t step) noexcept nogil:
+    """Units [j0, j1) of row ``r`` of (rows x nh) matrices; element (r, j) draws word(s)
+    ``r * nh + j`` whatever block it is computed in, so any split gives the same draws."""
+    cdef Py_ssize_t at = r * nh + j0
+    _hidden_row(x + at, c + j0, j1 - j0, hidden, n_copies, mean_scale,
+                mean_out + at if mean_out != NULL else NULL,
+                sample_out + at if sample_out != NULL else NULL,
+                seed, stream, step, <uint64_t>at)
+
+
 cdef inline void _hidden_row_at(Py_ssize_t r, int nh, floating *x, const floating *c,
                                 int hidden, int n_copies, floating mean_scale,
                                 floating *mean_out, floating *sample_out, uint64_t seed,
                                 uint32_t stream, uint32_t step) noexcept nogil:
-    _hidden_row(x + r * nh, c, nh, hidden, n_copies, mean_scale,
-                mean_out + r * nh if mean_out != NULL else NULL,
-                sample_out + r * nh if sample_out != NULL else NULL,
-                seed, stream, step, <uint64_t>r * nh)
+    _hidden_block_at(r, 0, nh, nh, x, c, hidden, n_copies, mean_scale, mean_out,
+                     sample_out, seed, stream, step)
 
 
 cdef inline void _gaussian_row(floating *y, const floating *bias, const floating *scale,
@@ -212,15 +224,28 @@ cdef inline void _gaussian_row(floating *y, const floating *bias, const floating
         i0 += m
 
 
+cdef inline void _visible_block_at(Py_ssize_t r, int i0, int i1, floating *y,
+                                   const floating *bias, const floating *scale, int nv,
+                                   int visible, bint sample, uint64_t seed, uint32_t stream,
+                                   uint32_t step) noexcept nogil:
+    """Units [i0, i1) of row ``r`` in place: products -> mean, or sample (uniform / normal
+    ``r*nv + i``, the same whatever the split)."""
+    cdef Py_ssize_t at = r * nv + i0
+    cdef floating *part = y + at
+    cdef const floating *part_scale = scale + i0 if scale != NULL else NULL
+    if visible == VIS_BERNOULLI:
+        _bernoulli_row(part, bias + i0, part_scale, i1 - i0, <floating>1,
+                       NULL if sample else part, part if sample else NULL, seed, stream,
+                       step, <uint64_t>at)
+    else:
+        _gaussian_row(part, bias + i0, part_scale, i1 - i0, sample, seed, stream, step,
+                      <uint64_t>at)
+
+
 cdef inline void _visible_row_at(Py_ssize_t r, floating *y, const floating *bias,
                                  const floating *scale, int nv, int visible, bint sample,
                                  uint64_t seed, uint32_t stream, uint32_t step) noexcept nogil:
     """Row ``r`` in place: products -> mean, or sample (uniform / normal ``r*nv + i``)."""
-    cdef floating *row = y + r * nv
-    if visible == VIS_BERNOULLI:
-        _bernoulli_row(row, bias, scale, nv, <floating>1, NULL if sample else row,
-                       row if sample else NULL, seed, stream, step, <uint64_t>r * nv)
-    else:
-        _gaussian_row(row, bias, scale, nv, sample, seed, stream, step, <uint64_t>r * nv)
+    _visible_block_at(r, 0, nv, y, bias, scale, nv, visible, sample, seed, stream, step)
 
 

@@ -79,19 +79,27 @@ static inline double frbm_sigmoid_f64(double x) { return 1.0 / (1.0 + frbm_exp_f
 /*
  * Chunk loops, one source for float and double (FRBM_CHUNK_LOOPS is instantiated
  * twice below). restrict and plain counted loops let the compiler vectorise them, and
- * on x86-64 with GCC each is also compiled for AVX2 and picked at load time
- * (target_clones; no FMA, so every path rounds exactly as the baseline SSE2 one).
+ * on x86-64 with GCC each is also compiled for AVX2 and AVX-512 (x86-64-v4) and picked
+ * at load time (target_clones; no FMA contraction, -ffp-contract=off, so every path
+ * rounds exactly as the baseline SSE2 one).
  *   sigmoid_chunk: p[j] = sigmoid(bias[j] + (scale ? scale[j] * x[j] : x[j]))
  *   bernoulli_chunk: s[j] = uniform(w[j]) < p[j]   (the documented word -> uniform map)
  *   stepped_chunk: for every copy k: p = sigmoid(x[j] - k - 1/2); acc[j] += p;
  *                  cnt[j] += uniform(w[j * n_copies + k]) < p
  *   nrelu_sample_chunk: s[j] = max(0, x[j] + sqrt(sigmoid(x[j])) * z[j])
- *   update_row: one row of W: mW += lr (pj vsum - l2 W - l1 sign W) (vsum may be NULL);
- *               W += mW
+ *   update_row: one row of W: m = mW + lr (pj vsum - l2 W - l1 sign W) (vsum may be
+ *               NULL); W += m; mW = keep * m (keep: momentum pre-applied for the next
+ *               step's gemm, or 1)
  */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(FASTRBM_NO_MULTIVERSION)
+#if __GNUC__ >= 12
+/* x86-64-v4 (AVX-512) doubles the lanes of the Philox, exp and normal loops; it has
+ * FMA, so setup.py builds with -ffp-contract=off to keep every clone's rounding equal */
+#define FRBM_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
 #define FRBM_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#endif
 #else
 #define FRBM_MULTIVERSION
 #endif
@@ -131,10 +139,14 @@ static FRBM_MULTIVERSION void frbm_stepped_chunk_##SUF(                         
 }                                                                                         \
 static FRBM_MULTIVERSION void frbm_update_row_##SUF(                                     \
     T *restrict W, T *restrict mW, int n, T lr, T l2, T l1, T pj,                         \
-    const T *restrict vsum)                                                               \
+    const T *restrict vsum, T keep)                                                       \
 {                                                                                         \
     if (l2 == 0 && l1 == 0 && !vsum) {   /* plain momentum: mW is final, W += mW */       \
-        for (int i = 0; i < n; i++) W[i] += mW[i];                                        \
+        if (keep == (T)1) {                                                               \
+            for (int i = 0; i < n; i++) W[i] += mW[i];                                    \
+        } else {                                                                          \
+            for (int i = 0; i < n; i++) { T m = mW[i]; W[i] += m; mW[i] = keep * m; }     \
+        }                                                                                 \
         return;                                                                           \
     }                                                                                     \
     for (int i = 0; i < n; i++) {                                                         \
@@ -143,7 +155,7 @@ static FRBM_MULTIVERSION void frbm_update_row_##SUF(                            
         T g = -l2 * w - l1 * sgn;                                                         \
         if (vsum) g = g + pj * vsum[i];                                                   \
         T m = mW[i] + lr * g;                                                             \
-        mW[i] = m;                                                                        \
+        mW[i] = keep * m;                                                                 \
         W[i] = w + m;                                                                     \
     }                                                                                     \
 }                                                                                         \
