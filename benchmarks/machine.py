@@ -88,6 +88,7 @@ def info(n_threads, peer_versions) -> dict:
         "peers": peer_versions,
         "openmp": cfg["openmp"], "openmp_max_threads": cfg["openmp_max_threads"],
         "n_threads": n_threads,
+        "small_gemm": cfg["small_gemm"],
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty_kernels": bool(_git("status", "--porcelain", "--", "fastrbm", "src_c")),
         "threadpools": threadpool_info(),   # after peers are imported: their pools too

@@ -234,6 +234,9 @@ def main(argv=None):
         print(f"  {lib.get('user_api')}: {lib.get('internal_api')} {lib.get('version')} "
               f"{lib.get('architecture') or ''} threads={lib.get('num_threads')} "
               f"{lib.get('filepath')}")
+    print("  small minibatches: products cut into calls for OpenBLAS's small-matrix kernels"
+          if m["small_gemm"] else "  small minibatches: products not cut (no small-matrix "
+          "kernels in this BLAS)")
     fb = result["floor_blas"]
     print(f"GEMM floor through {fb['via']} ({(fb['library'] or {}).get('filepath')}); "
           f"per-call Python overhead {report.fmt_time(fb['call_overhead_seconds'])}")

@@ -11,6 +11,7 @@ def config_info(n_threads=None) -> dict:
     import scipy
 
     from . import __version__, _kernels
+    from ._blasinfo import has_small_gemm_kernels
     from ._threads import controller, resolve_n_threads
 
     libs = [
@@ -27,6 +28,7 @@ def config_info(n_threads=None) -> dict:
         "openmp": _kernels.openmp_enabled(),
         "openmp_max_threads": _kernels.openmp_max_threads(),
         "n_threads": resolve_n_threads(n_threads),
+        "small_gemm": has_small_gemm_kernels(),
         "threadpools": libs,
     }
 
@@ -39,6 +41,9 @@ def show_config(n_threads=None) -> None:
     print(f"platform: {info['platform']}")
     print(f"OpenMP: {'on' if info['openmp'] else 'OFF (serial build)'}; "
           f"max threads {info['openmp_max_threads']}; n_threads in use {info['n_threads']}")
+    print("small minibatches: products cut for BLAS's unpacked small-matrix kernels"
+          if info["small_gemm"] else
+          "small minibatches: BLAS has no small-matrix kernels; products not cut")
     for lib in info["threadpools"]:
         print(f"{lib['user_api']}: {lib['internal_api']} {lib['version']} "
               f"({lib['architecture']}, {lib['num_threads']} threads, "

@@ -14,6 +14,7 @@ the bias gradients. Gaussian visible units live in scaled space ``v / sigma`` th
 """
 import numpy as np
 
+from fastrbm._blasinfo import has_small_gemm_kernels
 from fastrbm._threads import single_blas_thread
 
 from cython cimport floating
@@ -96,6 +97,7 @@ cdef struct StepConfig:
     uint64_t seed
     int n_threads
     int n_chains
+    bint small_gemm
 
 
 cdef extern from "fastmath.h" nogil:
@@ -131,6 +133,77 @@ cdef inline void _part(int n, int t, int n_parts, int *lo, int *hi) noexcept nog
     """Part ``t`` of ``n`` items split into ``n_parts`` contiguous, nearly equal parts."""
     lo[0] = <int>((<int64_t>n * t) // n_parts)
     hi[0] = <int>((<int64_t>n * (t + 1)) // n_parts)
+
+
+# OpenBLAS's small-matrix kernels (see fastrbm/_blasinfo.py) take products with
+# m * n * k <= SMALL_GEMM_MNK and read them unpacked; its "TN" case (our hidden pass)
+# also needs m * n <= SMALL_GEMM_TN_MN. Cutting a pass into calls under these bounds
+# pays only while a call keeps at least MIN_CHUNK_UNITS units (measured: 784x500 float32
+# and float64, 10 to 100 rows): below that the per-call cost and the re-read of the
+# other operand win.
+DEF SMALL_GEMM_MNK = 1000000
+DEF SMALL_GEMM_TN_MN = 1200
+DEF MIN_CHUNK_UNITS = 32
+
+
+cdef inline int _chunk_units(bint small_gemm, int64_t rows_times_inner,
+                             int64_t tn_rows) noexcept nogil:
+    """Units per gemm call for one pass; 0: the thread's whole block in one call.
+
+    ``rows_times_inner`` is the product's m n k per unit; ``tn_rows`` the rows of a
+    hidden pass (whose call is BLAS's TN case), or 0.
+    """
+    cdef int64_t units
+    if not small_gemm or rows_times_inner <= 0:
+        return 0
+    units = SMALL_GEMM_MNK // rows_times_inner
+    if tn_rows > 0 and SMALL_GEMM_TN_MN // tn_rows < units:
+        units = SMALL_GEMM_TN_MN // tn_rows
+    return <int>units if units >= MIN_CHUNK_UNITS else 0
+
+
+cdef inline void _hidden_products(int rows, int j0, int j1, int nv, int nh,
+                                  const floating *V, const floating *W, floating *out,
+                                  int chunk) noexcept nogil:
+    """out[:, j0:j1] = V @ W[j0:j1].T for ``rows`` rows, ``chunk`` units per call."""
+    cdef int a = j0, e
+    if chunk <= 0:
+        chunk = j1 - j0
+    while a < j1:
+        e = a + chunk if a + chunk < j1 else j1
+        gemm(False, True, rows, e - a, nv, <floating>1, V, nv, W + <Py_ssize_t>a * nv, nv,
+             <floating>0, out + a, nh)
+        a = e
+
+
+cdef inline void _visible_products(int rows, int i0, int i1, int nv, int nh,
+                                   const floating *H, const floating *W, floating *out,
+                                   int chunk) noexcept nogil:
+    """out[:, i0:i1] = H @ W[:, i0:i1] for ``rows`` rows, ``chunk`` units per call."""
+    cdef int a = i0, e
+    if chunk <= 0:
+        chunk = i1 - i0
+    while a < i1:
+        e = a + chunk if a + chunk < i1 else i1
+        gemm(False, False, rows, e - a, nh, <floating>1, H, nh, W + a, nv, <floating>0,
+             out + a, nv)
+        a = e
+
+
+cdef inline void _gradient_products(int n_tot, int j0, int j1, int nv, int nh,
+                                    floating lr, const floating *hstack,
+                                    const floating *vstack, floating beta, floating *mW,
+                                    int chunk) noexcept nogil:
+    """mW[j0:j1] = lr * hstack[:, j0:j1].T @ vstack + beta * mW[j0:j1], in calls of
+    ``chunk`` hidden units."""
+    cdef int a = j0, e
+    if chunk <= 0:
+        chunk = j1 - j0
+    while a < j1:
+        e = a + chunk if a + chunk < j1 else j1
+        gemm(True, False, e - a, nv, n_tot, lr, hstack + a, nh, vstack, nv, beta,
+             mW + <Py_ssize_t>a * nv, nv)
+        a = e
 
 
 cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int64_t *order,
@@ -171,6 +244,7 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
     cdef bint sparse = cfg.sparsity_cost > 0
     cdef bint prescaled = False, more
+    cdef int pos_chunk, neg_chunk, vis_chunk, grad_chunk
     cdef floating wp, wn, g, d, w, zi, si, keep
     cdef floating lr = cfg.learning_rate, mom = cfg.momentum
     cdef floating l2 = cfg.weight_decay, l1 = cfg.l1
@@ -188,6 +262,10 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
         vneg = vstack + <Py_ssize_t>n_pos * nv
         hneg = hstack + <Py_ssize_t>n_pos * nh
         more = start + batch_size < n
+        pos_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_pos * nv, n_pos)
+        neg_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_neg * nv, n_neg)
+        vis_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_neg * nh, 0)
+        grad_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_tot * nv, 0)
 
         # ---- gather this minibatch's rows (split by rows), scaled for Gaussian units
         _part(n_pos, tid, n_threads, &r0, &r1)
@@ -203,8 +281,7 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
 
         # ---- positive phase: this thread's hidden units for every data row
         if j1 > j0:
-            gemm(False, True, n_pos, j1 - j0, nv, <floating>1, vstack, nv,
-                 W + <Py_ssize_t>j0 * nv, nv, <floating>0, hstack + j0, nh)
+            _hidden_products(n_pos, j0, j1, nv, nh, vstack, W, hstack, pos_chunk)
             for r in range(n_pos):
                 _hidden_block_at(r, j0, j1, nh, hstack, c, cfg.hidden, cfg.n_copies, wp,
                                  hstack, NULL if cfg.persistent else hsample, cfg.seed,
@@ -213,16 +290,14 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
         for t in range(1, cfg.k + 1):
             frbm_barrier()      # the chain's hidden states are complete; vneg is free
             if i1 > i0:
-                gemm(False, False, n_neg, i1 - i0, nh, <floating>1, chain, nh, W + i0, nv,
-                     <floating>0, vneg + i0, nv)
+                _visible_products(n_neg, i0, i1, nv, nh, chain, W, vneg, vis_chunk)
                 for r in range(n_neg):
                     _visible_block_at(r, i0, i1, vneg, bias_vis, <floating *>NULL, nv,
                                       cfg.visible, t < cfg.k or cfg.sample_visible,
                                       cfg.seed, stream_visible(t, 0), step)
             frbm_barrier()      # the visible states are complete
             if j1 > j0:
-                gemm(False, True, n_neg, j1 - j0, nv, <floating>1, vneg, nv,
-                     W + <Py_ssize_t>j0 * nv, nv, <floating>0, hneg + j0, nh)
+                _hidden_products(n_neg, j0, j1, nv, nh, vneg, W, hneg, neg_chunk)
                 for r in range(n_neg):
                     _hidden_block_at(r, j0, j1, nh, hneg, c, cfg.hidden, cfg.n_copies, -wn,
                                      hneg if t == cfg.k else NULL,
@@ -269,8 +344,8 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
                 pen_buf[j] = 0
         keep = mom if (more and mom != 0) else 1
         if j1 > j0:
-            gemm(True, False, j1 - j0, nv, n_tot, lr, hstack + j0, nh, vstack, nv,
-                 <floating>1 if prescaled else mom, mW + <Py_ssize_t>j0 * nv, nv)
+            _gradient_products(n_tot, j0, j1, nv, nh, lr, hstack, vstack,
+                               <floating>1 if prescaled else mom, mW, grad_chunk)
         for j in range(j0, j1):
             _update_row(W + j * nv, mW + j * nv, nv, lr, l2, l1, pen_buf[j] * wp,
                         col_a if sparse else NULL, keep)
@@ -321,8 +396,9 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
                      floating[:, ::1] vstack, floating[:, ::1] hstack,
                      floating[:, ::1] hsample, floating[:, ::1] scratch,
                      floating[:, ::1] vec_v, floating[:, ::1] vec_h,
-                     hyper, uint64_t seed, int n_threads, uint32_t step0):
-    cdef StepConfig cfg = _make_config(hyper, W.shape[1], W.shape[0], seed, n_threads)
+                     hyper, uint64_t seed, int n_threads, uint32_t step0, bint small_gemm):
+    cdef StepConfig cfg = _make_config(hyper, W.shape[1], W.shape[0], seed, n_threads,
+                                       small_gemm)
     cdef int batch_size = hyper.batch_size
     cdef int n = order.shape[0], nv = W.shape[1], nh = W.shape[0]
     cdef int i, nt
@@ -392,7 +468,8 @@ def _check_copies(int n_copies):
         raise ValueError(f"n_copies must be in [1, {MAX_COPIES}]; got {n_copies}")
 
 
-cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed, int n_threads) except *:
+cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed, int n_threads,
+                             bint small_gemm) except *:
     cdef StepConfig cfg
     _check_copies(hyper.n_copies)
     cfg.nv = nv
@@ -415,15 +492,21 @@ cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed, int n_threads
     cfg.min_sigma = hyper.min_sigma
     cfg.seed = seed
     cfg.n_threads = n_threads
+    cfg.small_gemm = small_gemm
     return cfg
 
 
-def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=None):
+def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=None,
+              small_gemm=None):
     """One epoch of CD-k / PCD-k over ``X[order]``; updates ``state`` in place.
 
     Same contract as :func:`fastrbm.reference.fit_epoch`; returns the number of updates.
-    ``X`` may have any memory order; it must have the state's dtype.
+    ``X`` may have any memory order; it must have the state's dtype. ``small_gemm``
+    cuts small-minibatch products into calls OpenBLAS runs unpacked (None: when
+    :func:`fastrbm._blasinfo.has_small_gemm_kernels` says the BLAS has such kernels).
     """
+    if small_gemm is None:
+        small_gemm = has_small_gemm_kernels()
     if workspace is None:
         workspace = make_workspace(hyper, state.W.shape[1], state.W.shape[0], state.W.dtype)
     ws = workspace
@@ -432,7 +515,8 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
         return _fit_epoch_typed(X, order, state.W, state.b, state.c, state.sigma, state.mW,
                                 state.mb, state.mc, state.mz, state.chains, state.q,
                                 ws["vstack"], ws["hstack"], ws["hsample"], ws["scratch"],
-                                ws["vec_v"], ws["vec_h"], hyper, seed, n_threads or 1, step0)
+                                ws["vec_v"], ws["vec_h"], hyper, seed, n_threads or 1, step0,
+                                small_gemm)
 
 
 cpdef int row_threads(int n_rows, int n_cols, int n_threads):

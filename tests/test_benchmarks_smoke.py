@@ -116,7 +116,8 @@ def test_machine_record(quick_result):
     result, stdout = quick_result
     m = result["machine"]
     for key in ("cpu", "cores_available", "python", "fastrbm", "numpy", "scipy", "peers",
-                "openmp", "n_threads", "threadpools", "env_unset_for_this_run", "git_commit"):
+                "openmp", "n_threads", "small_gemm", "threadpools", "env_unset_for_this_run",
+                "git_commit"):
         assert key in m
     assert any(lib.get("user_api") == "blas" for lib in m["threadpools"])
     assert result["floor_blas"]["library"], "the floor's BLAS was not identified"

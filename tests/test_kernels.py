@@ -253,7 +253,7 @@ OPTIONS = {
 
 
 def _run_both(hyper, dtype, n_epochs, n_rows, nv, nh, n_threads=1, order="C",
-              seed=2718, param_seed=13):
+              seed=2718, param_seed=13, small_gemm=None):
     """Train a kernel state and a reference state from the same start; return both."""
     W, b, c, s = make_params(param_seed, nv, nh, dtype, hyper.visible,
                              weight_scale=0.6 / math.sqrt(nv))
@@ -264,7 +264,7 @@ def _run_both(hyper, dtype, n_epochs, n_rows, nv, nh, n_threads=1, order="C",
     step = 0
     for epoch in range(n_epochs):
         order_ = np.random.default_rng([seed, epoch]).permutation(n_rows).astype(np.int64)
-        n1 = _kernels.fit_epoch(ker, hyper, X, order_, seed, step, n_threads, ws)
+        n1 = _kernels.fit_epoch(ker, hyper, X, order_, seed, step, n_threads, ws, small_gemm)
         n2 = reference.fit_epoch(ref, hyper, X, order_, seed, step)
         assert n1 == n2 == -(-n_rows // hyper.batch_size)
         step += n1
@@ -321,6 +321,40 @@ def test_fit_epoch_openmp_path_matches_reference(opt, dtype):
     hyper = _big_hyper(**opt)
     ker, ref, W0 = _run_both(hyper, dtype, 2, BIG_ROWS, 130, BIG_HID, n_threads=2)
     _assert_states_close(ker, ref, hyper, dtype, W0)
+
+
+# Small minibatches: with small_gemm the passes are cut into calls OpenBLAS runs on its
+# unpacked kernels. 12 rows x 600 visible x 260 hidden gives 100 hidden units per call
+# (positive and negative hidden passes), 320 visible units and 69 gradient rows: every
+# pass is cut on one thread, and the last minibatch (6 rows) is cut differently again.
+SMALL_GEMM = dict(n_rows=30, nv=600, nh=260, batch=12)
+
+
+@pytest.mark.parametrize("n_threads", THREADS)
+@pytest.mark.parametrize("opt", [dict(k=1, weight_decay=1e-3, sparsity_cost=0.1),
+                                 dict(k=2, persistent=True),
+                                 dict(visible=GAUSS, hidden=NRELU, learn_sigma=True)],
+                         ids=["cd1", "pcd2", "gauss_nrelu_sigma"])
+def test_fit_epoch_small_gemm_path_matches_reference(opt, n_threads, dtype):
+    lr = 0.002 if opt.get("visible") == GAUSS else 0.05
+    hyper = make_hyper(batch_size=SMALL_GEMM["batch"], learning_rate=lr, momentum=0.5, **opt)
+    ker, ref, W0 = _run_both(hyper, dtype, 2, SMALL_GEMM["n_rows"], SMALL_GEMM["nv"],
+                             SMALL_GEMM["nh"], n_threads=n_threads, small_gemm=True)
+    _assert_states_close(ker, ref, hyper, dtype, W0)
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_small_gemm_cut_keeps_every_draw(persistent, dtype):
+    """Cutting the products into small calls changes rounding at most: the sampled
+    chains are identical and the parameters agree to rounding."""
+    hyper = make_hyper(batch_size=SMALL_GEMM["batch"], learning_rate=0.05, momentum=0.5,
+                       k=2, persistent=persistent)
+    runs = [_run_both(hyper, dtype, 2, SMALL_GEMM["n_rows"], SMALL_GEMM["nv"],
+                      SMALL_GEMM["nh"], small_gemm=flag)[0] for flag in (False, True)]
+    if persistent:
+        np.testing.assert_array_equal(runs[0].chains, runs[1].chains)
+    for name in ("W", "b", "c", "mW"):
+        assert_close(getattr(runs[0], name), getattr(runs[1], name), dtype, factor=10.0)
 
 
 @pytest.mark.parametrize("persistent", [False, True])
