@@ -5,8 +5,6 @@ from cython cimport floating
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
 
-from fastrbm._unitmath cimport nrelu_mean
-
 
 cdef extern from "fastmath.h" nogil:
     void frbm_philox_fill(uint64_t seed, uint32_t stream, uint32_t step, uint64_t first,
@@ -26,6 +24,7 @@ cdef extern from "fastmath.h" nogil:
     void frbm_nrelu_sample_chunk_f32(const float *x, const double *z, float *s, int m)
     void frbm_nrelu_sample_chunk_f64(const double *x, const double *z, double *s, int m)
     void frbm_nrelu_mean_chunk_f32(const float *x, float *out, int m, float scale)
+    void frbm_nrelu_mean_chunk_f64(const double *x, double *out, int m, double scale)
 
 
 cdef inline void sigmoid_chunk(const floating *x, const floating *scale, const floating *bias,
@@ -135,7 +134,7 @@ cdef inline void _nrelu_row(const floating *x, const floating *c, int n, floatin
                             floating *mean_out, floating *sample_out, uint64_t seed,
                             uint32_t stream, uint32_t step, uint64_t first) noexcept nogil:
     """NReLU units: sample max(0, x + sqrt(sigmoid(x)) * normal(first + j)); the mean is
-    the rectified normal's (float: vectorised erfc; double: libm's, in double)."""
+    the rectified normal's (vectorised; the normal tail from fastmath.h's erfc series)."""
     cdef floating xb[CHUNK]
     cdef double z[CHUNK]
     cdef int j0 = 0, j, m
@@ -153,8 +152,7 @@ cdef inline void _nrelu_row(const floating *x, const floating *c, int n, floatin
             if floating is float:
                 frbm_nrelu_mean_chunk_f32(xb, mean_out + j0, m, mean_scale)
             else:
-                for j in range(m):
-                    mean_out[j0 + j] = nrelu_mean(xb[j]) * mean_scale
+                frbm_nrelu_mean_chunk_f64(xb, mean_out + j0, m, mean_scale)
         j0 += m
 
 

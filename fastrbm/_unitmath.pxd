@@ -1,7 +1,7 @@
 # Per-element unit maths shared by every kernel, one fused source for float32/float64.
 # fastrbm.reference computes the same expressions in the same order.
 from cython cimport floating
-from libc.math cimport exp, expf, log, log1p, sqrt, erfc, fabs, floor
+from libc.math cimport exp, expf, log, log1p, sqrt, fabs, floor
 from libc.stdint cimport uint32_t, uint64_t
 
 from fastrbm._rng cimport frbm_stream, frbm_word, frbm_uniform_f32, frbm_uniform_f64
@@ -33,13 +33,6 @@ cdef inline floating uniform(frbm_stream *st, uint64_t index, floating dummy) no
 
 cdef inline double softplus(double x) noexcept nogil:
     return (x if x > 0 else 0.0) + log1p(exp(-fabs(x)))
-
-
-cdef inline double nrelu_mean(double x) noexcept nogil:
-    """E[max(0, x + sqrt(sigmoid(x)) eps)] = x Phi(x/sd) + sd phi(x/sd)."""
-    cdef double sd = sqrt(sigmoid(x))
-    cdef double t = x / sd
-    return x * 0.5 * erfc(-t * 0.7071067811865476) + sd * exp(-0.5 * t * t) * 0.3989422804014327
 
 
 cdef inline double nrelu_phi(double x, double cutoff) noexcept nogil:
