@@ -57,13 +57,61 @@ def blas_threads(n_threads):
         yield
 
 
-def single_blas_thread(active: bool):
-    """A context in which BLAS runs one thread (when ``active``; otherwise nothing).
+class _OneThread:
+    """Hold one BLAS library at one thread inside the block, restoring its count after.
 
-    Kernels that split rows over OpenMP threads call BLAS from each of them: BLAS's own
+    A few ctypes calls (about 1 us) where threadpoolctl's ``limit`` over every library
+    takes about 10 us: a kernel call on a 10-row minibatch takes 200 us.
+    """
+
+    __slots__ = ("lib", "before")
+
+    def __init__(self, lib):
+        self.lib = lib
+        self.before = None
+
+    def __enter__(self):
+        before = self.lib.get_num_threads()
+        if before is not None and before > 1:
+            self.lib.set_num_threads(1)
+            self.before = before
+        return self
+
+    def __exit__(self, *exc):
+        if self.before is not None:
+            self.lib.set_num_threads(self.before)
+        return False
+
+
+_kernels_blas = None
+
+
+def _kernels_blas_controller():
+    """threadpoolctl's controller of the BLAS the kernels call, or False if unknown."""
+    global _kernels_blas
+    if _kernels_blas is None:
+        from ._blasinfo import kernels_blas_info
+
+        path = kernels_blas_info().get("filepath")
+        found = [lib for lib in controller().lib_controllers
+                 if path and getattr(lib, "filepath", None) == path]
+        _kernels_blas = found[0] if len(found) == 1 else False
+    return _kernels_blas
+
+
+def single_blas_thread(active: bool):
+    """A context in which the kernels' BLAS runs one thread (when ``active``; otherwise
+    nothing).
+
+    Kernels that split work over OpenMP threads call BLAS from each of them: BLAS's own
     threads would then oversubscribe the cores and, spinning, stall the other pool.
     The kernels enter this themselves, so a direct call is as safe as an estimator's.
+    Only the library behind ``scipy.linalg.cython_blas`` is touched (the kernels call
+    no other); when it cannot be identified, every BLAS is limited.
     """
     if not active:
         return contextlib.nullcontext()
+    lib = _kernels_blas_controller()
+    if lib:
+        return _OneThread(lib)
     return controller().limit(limits=1, user_api="blas")

@@ -43,3 +43,19 @@ def test_version_parsing():
     assert _blasinfo._version_tuple("0.3.31.188.0") == (0, 3, 31)
     assert _blasinfo._version_tuple("0.3.17.dev") == (0, 3, 17)
     assert _blasinfo._version_tuple(None) == ()
+
+
+def test_single_blas_thread_holds_the_kernels_blas_at_one_and_restores_it():
+    from threadpoolctl import threadpool_limits
+
+    from fastrbm._threads import _kernels_blas_controller, single_blas_thread
+
+    lib = _kernels_blas_controller()
+    assert lib, "the kernels' BLAS should be identified in this environment"
+    for start in (2, 1):
+        with threadpool_limits(start, user_api="blas"):
+            with single_blas_thread(True):
+                assert lib.get_num_threads() == 1
+            assert lib.get_num_threads() == start
+            with single_blas_thread(False):
+                assert lib.get_num_threads() == start
