@@ -27,8 +27,7 @@ from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal, frbm_philo
 from fastrbm._unitmath cimport uniform, softplus, nrelu_phi
 from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
                               HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden, stream_visible,
-                              _hidden_row_at, _visible_row_at, _hidden_block_at,
-                              _visible_block_at)
+                              _hidden_rows, _visible_rows)
 
 cdef extern from *:
     """
@@ -282,27 +281,24 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
         # ---- positive phase: this thread's hidden units for every data row
         if j1 > j0:
             _hidden_products(n_pos, j0, j1, nv, nh, vstack, W, hstack, pos_chunk)
-            for r in range(n_pos):
-                _hidden_block_at(r, j0, j1, nh, hstack, c, cfg.hidden, cfg.n_copies, wp,
-                                 hstack, NULL if cfg.persistent else hsample, cfg.seed,
-                                 stream_hidden(0, 0), step)
+            _hidden_rows(0, n_pos, j0, j1, nh, hstack, c, cfg.hidden, cfg.n_copies, wp,
+                         hstack, NULL if cfg.persistent else hsample, cfg.seed,
+                         stream_hidden(0, 0), step)
         # ---- Gibbs chain: visible block, barrier, hidden block (every chain row)
         for t in range(1, cfg.k + 1):
             frbm_barrier()      # the chain's hidden states are complete; vneg is free
             if i1 > i0:
                 _visible_products(n_neg, i0, i1, nv, nh, chain, W, vneg, vis_chunk)
-                for r in range(n_neg):
-                    _visible_block_at(r, i0, i1, vneg, bias_vis, <floating *>NULL, nv,
-                                      cfg.visible, t < cfg.k or cfg.sample_visible,
-                                      cfg.seed, stream_visible(t, 0), step)
+                _visible_rows(0, n_neg, i0, i1, vneg, bias_vis, <floating *>NULL, nv,
+                              cfg.visible, t < cfg.k or cfg.sample_visible, cfg.seed,
+                              stream_visible(t, 0), step)
             frbm_barrier()      # the visible states are complete
             if j1 > j0:
                 _hidden_products(n_neg, j0, j1, nv, nh, vneg, W, hneg, neg_chunk)
-                for r in range(n_neg):
-                    _hidden_block_at(r, j0, j1, nh, hneg, c, cfg.hidden, cfg.n_copies, -wn,
-                                     hneg if t == cfg.k else NULL,
-                                     chain if (t < cfg.k or cfg.persistent) else NULL,
-                                     cfg.seed, stream_hidden(t, 0), step)
+                _hidden_rows(0, n_neg, j0, j1, nh, hneg, c, cfg.hidden, cfg.n_copies, -wn,
+                             hneg if t == cfg.k else NULL,
+                             chain if (t < cfg.k or cfg.persistent) else NULL,
+                             cfg.seed, stream_hidden(t, 0), step)
 
         # ---- learned sigma: s-gradient needs (h W) of every row before W moves
         if cfg.learn_sigma:
@@ -538,15 +534,14 @@ cdef void _hidden_worker(int n, int nv, int nh, const floating *V, const floatin
                          floating *mean_out, floating *sample_out, uint64_t seed,
                          uint32_t stream, uint32_t step) noexcept nogil:
     """This thread's rows: x = V W^T (single-threaded BLAS), then the hidden row pass."""
-    cdef int r0, r1, r
+    cdef int r0, r1
     _my_rows(n, &r0, &r1)
     if r1 <= r0:
         return
     gemm(False, True, r1 - r0, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W, nv,
          <floating>0, x + <Py_ssize_t>r0 * nh, nh)
-    for r in range(r0, r1):
-        _hidden_row_at(r, nh, x, c, hidden, n_copies, <floating>1, mean_out, sample_out,
-                       seed, stream, step)
+    _hidden_rows(r0, r1, 0, nh, nh, x, c, hidden, n_copies, <floating>1, mean_out,
+                 sample_out, seed, stream, step)
 
 
 def _hidden_typed(const floating[:, ::1] V, const floating[:, ::1] W, const floating[::1] c,
@@ -588,14 +583,13 @@ cdef void _visible_worker(int n, int nh, int nv, const floating *H, const floati
                           int visible, bint sample, uint64_t seed, uint32_t stream,
                           uint32_t step) noexcept nogil:
     """This thread's rows: out = H W (single-threaded BLAS), then the visible row pass."""
-    cdef int r0, r1, r
+    cdef int r0, r1
     _my_rows(n, &r0, &r1)
     if r1 <= r0:
         return
     gemm(False, False, r1 - r0, nv, nh, <floating>1, H + <Py_ssize_t>r0 * nh, nh, W, nv,
          <floating>0, out + <Py_ssize_t>r0 * nv, nv)
-    for r in range(r0, r1):
-        _visible_row_at(r, out, bias, scale, nv, visible, sample, seed, stream, step)
+    _visible_rows(r0, r1, 0, nv, out, bias, scale, nv, visible, sample, seed, stream, step)
 
 
 def _visible_typed(const floating[:, ::1] H, const floating[:, ::1] W, const floating[::1] bias,
