@@ -3,6 +3,7 @@
 # All functions are inline so that each extension compiles its own copy.
 from cython cimport floating
 from libc.stdint cimport uint32_t, uint64_t, int64_t
+from libc.string cimport memcpy
 
 
 
@@ -271,13 +272,14 @@ cdef inline void _bernoulli_rows(Py_ssize_t r0, Py_ssize_t r1, int n, floating *
     outputs may alias ``x``, as in _bernoulli_row."""
     cdef floating bias_rep[ROW_GROUP]
     cdef floating scale_rep[ROW_GROUP]
-    cdef int per = ROW_GROUP // n, g, i
+    cdef int per = ROW_GROUP // n, g
     cdef Py_ssize_t r = r0, at
+    if per > r1 - r0:
+        per = <int>(r1 - r0)
     for g in range(per):
-        for i in range(n):
-            bias_rep[g * n + i] = bias[i]
-            if scale != NULL:
-                scale_rep[g * n + i] = scale[i]
+        memcpy(bias_rep + g * n, bias, n * sizeof(floating))
+        if scale != NULL:
+            memcpy(scale_rep + g * n, scale, n * sizeof(floating))
     while r < r1:
         g = per if r1 - r > per else <int>(r1 - r)
         at = r * n
