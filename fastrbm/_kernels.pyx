@@ -21,6 +21,7 @@ from cython cimport floating
 from cython.parallel cimport parallel
 from libc.math cimport exp, log
 from libc.stdint cimport uint32_t, uint64_t, int64_t
+from libc.string cimport memcpy
 
 from fastrbm._blas cimport gemm
 from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal, frbm_philox4x32_10
@@ -104,6 +105,9 @@ cdef extern from "fastmath.h" nogil:
                              const float *vsum, float keep)
     void frbm_update_row_f64(double *W, double *mW, int n, double lr, double l2, double l1,
                              double pj, const double *vsum, double keep)
+    void frbm_column_sums_f32(const float *a, int n_rows, int ld, int lo, int hi, float *out)
+    void frbm_column_sums_f64(const double *a, int n_rows, int ld, int lo, int hi,
+                              double *out)
 
 
 cdef inline void _update_row(floating *W, floating *mW, int n, floating lr, floating l2,
@@ -120,12 +124,10 @@ cdef inline void _update_row(floating *W, floating *mW, int n, floating lr, floa
 cdef inline void _column_sums(const floating *a, int n_rows, int ld, int lo, int hi,
                               floating *out) noexcept nogil:
     """out[j] = sum_r a[r, j] for j in [lo, hi), rows added in order (any thread count)."""
-    cdef Py_ssize_t r, j
-    for j in range(lo, hi):
-        out[j] = 0
-    for r in range(n_rows):
-        for j in range(lo, hi):
-            out[j] = out[j] + a[r * ld + j]
+    if floating is float:
+        frbm_column_sums_f32(a, n_rows, ld, lo, hi, out)
+    else:
+        frbm_column_sums_f64(a, n_rows, ld, lo, hi, out)
 
 
 cdef inline void _part(int n, int t, int n_parts, int *lo, int *hi) noexcept nogil:
@@ -243,6 +245,7 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
     cdef bint sparse = cfg.sparsity_cost > 0
     cdef bint prescaled = False, more
+    cdef bint rows_contiguous = X.strides[1] == sizeof(floating)
     cdef int pos_chunk, neg_chunk, vis_chunk, grad_chunk
     cdef floating wp, wn, g, d, w, zi, si, keep
     cdef floating lr = cfg.learning_rate, mom = cfg.momentum
@@ -273,6 +276,8 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
             if gauss:
                 for i in range(nv):
                     vstack[r * nv + i] = X[src, i] * inv_sigma[i]
+            elif rows_contiguous:
+                memcpy(vstack + <Py_ssize_t>r * nv, &X[src, 0], nv * sizeof(floating))
             else:
                 for i in range(nv):
                     vstack[r * nv + i] = X[src, i]

@@ -86,6 +86,7 @@ static inline double frbm_sigmoid_f64(double x) { return 1.0 / (1.0 + frbm_exp_f
  *   bernoulli_chunk: s[j] = uniform(w[j]) < p[j]   (the documented word -> uniform map)
  *   stepped_chunk: for every copy k: p = sigmoid(x[j] - k - 1/2); acc[j] += p;
  *                  cnt[j] += uniform(w[j * n_copies + k]) < p
+ *   column_sums: out[j] = sum over rows r (in order) of a[r * ld + j], j in [lo, hi)
  *   nrelu_sample_chunk: s[j] = max(0, x[j] + sqrt(sigmoid(x[j])) * z[j])
  *   update_row: one row of W: m = mW + lr (pj vsum - l2 W - l1 sign W) (vsum may be
  *               NULL); W += m; mW = keep * m (keep: momentum pre-applied for the next
@@ -157,6 +158,15 @@ static FRBM_MULTIVERSION void frbm_update_row_##SUF(                            
         T m = mW[i] + lr * g;                                                             \
         mW[i] = keep * m;                                                                 \
         W[i] = w + m;                                                                     \
+    }                                                                                     \
+}                                                                                         \
+static FRBM_MULTIVERSION void frbm_column_sums_##SUF(                                    \
+    const T *restrict a, int n_rows, int ld, int lo, int hi, T *restrict out)             \
+{                                                                                         \
+    for (int j = lo; j < hi; j++) out[j] = 0;                                             \
+    for (int r = 0; r < n_rows; r++) {                                                    \
+        const T *restrict row = a + (size_t)r * (size_t)ld;                               \
+        for (int j = lo; j < hi; j++) out[j] += row[j];                                   \
     }                                                                                     \
 }                                                                                         \
 static FRBM_MULTIVERSION void frbm_nrelu_sample_chunk_##SUF(                             \
