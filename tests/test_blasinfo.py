@@ -59,3 +59,21 @@ def test_single_blas_thread_holds_the_kernels_blas_at_one_and_restores_it():
             assert lib.get_num_threads() == start
             with single_blas_thread(False):
                 assert lib.get_num_threads() == start
+
+
+def test_blas_threads_sets_every_blas_and_restores_it():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from fastrbm._threads import blas_threads
+
+    def counts():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    for start in (1, 2):
+        with threadpool_limits(start, user_api="blas"):
+            before = counts()
+            with blas_threads(2 if start == 1 else 1):
+                assert set(counts()) == {2 if start == 1 else 1}
+            assert counts() == before
+            with blas_threads(None):
+                assert counts() == before
