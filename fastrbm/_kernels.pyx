@@ -101,16 +101,16 @@ cdef struct StepConfig:
 
 
 cdef extern from "fastmath.h" nogil:
-    void frbm_update_row_f32(float *W, float *mW, int n, float lr, float l2, float l1, float pj,
-                             const float *vsum, float keep)
-    void frbm_update_row_f64(double *W, double *mW, int n, double lr, double l2, double l1,
-                             double pj, const double *vsum, double keep)
+    void frbm_update_row_f32(float *W, float *mW, int64_t n, float lr, float l2, float l1,
+                             float pj, const float *vsum, float keep)
+    void frbm_update_row_f64(double *W, double *mW, int64_t n, double lr, double l2,
+                             double l1, double pj, const double *vsum, double keep)
     void frbm_column_sums_f32(const float *a, int n_rows, int ld, int lo, int hi, float *out)
     void frbm_column_sums_f64(const double *a, int n_rows, int ld, int lo, int hi,
                               double *out)
 
 
-cdef inline void _update_row(floating *W, floating *mW, int n, floating lr, floating l2,
+cdef inline void _update_row(floating *W, floating *mW, int64_t n, floating lr, floating l2,
                              floating l1, floating pj, const floating *vsum,
                              floating keep) noexcept nogil:
     """One row of W: m = mW + lr (pj vsum - l2 W - l1 sign W); W += m; mW = keep * m
@@ -347,9 +347,14 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
         if j1 > j0:
             _gradient_products(n_tot, j0, j1, nv, nh, lr, hstack, vstack,
                                <floating>1 if prescaled else mom, mW, grad_chunk)
+        if sparse:      # the sparsity term scales each row's visible means differently
+            for j in range(j0, j1):
+                _update_row(W + j * nv, mW + j * nv, nv, lr, l2, l1, pen_buf[j] * wp, col_a,
+                            keep)
+        elif j1 > j0:   # one call for the block's rows (contiguous)
+            _update_row(W + <Py_ssize_t>j0 * nv, mW + <Py_ssize_t>j0 * nv,
+                        <int64_t>(j1 - j0) * nv, lr, l2, l1, 0, NULL, keep)
         for j in range(j0, j1):
-            _update_row(W + j * nv, mW + j * nv, nv, lr, l2, l1, pen_buf[j] * wp,
-                        col_a if sparse else NULL, keep)
             # hcol_a / hcol_b are sums of rows already weighted +1/n_pos, -1/n_neg
             mc[j] = mom * mc[j] + lr * (hcol_a[j] + hcol_b[j] + pen_buf[j])
             c[j] = c[j] + mc[j]

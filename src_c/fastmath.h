@@ -88,9 +88,9 @@ static inline double frbm_sigmoid_f64(double x) { return 1.0 / (1.0 + frbm_exp_f
  *                  cnt[j] += uniform(w[j * n_copies + k]) < p
  *   column_sums: out[j] = sum over rows r (in order) of a[r * ld + j], j in [lo, hi)
  *   nrelu_sample_chunk: s[j] = max(0, x[j] + sqrt(sigmoid(x[j])) * z[j])
- *   update_row: one row of W: m = mW + lr (pj vsum - l2 W - l1 sign W) (vsum may be
- *               NULL); W += m; mW = keep * m (keep: momentum pre-applied for the next
- *               step's gemm, or 1)
+ *   update_row: n weights (a row of W, or whole rows when vsum is NULL): m = mW +
+ *               lr (pj vsum - l2 W - l1 sign W) (vsum may be NULL); W += m; mW = keep * m
+ *               (keep: momentum pre-applied for the next step's gemm, or 1)
  */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(FASTRBM_NO_MULTIVERSION)
@@ -139,18 +139,18 @@ static FRBM_MULTIVERSION void frbm_stepped_chunk_##SUF(                         
     }                                                                                     \
 }                                                                                         \
 static FRBM_MULTIVERSION void frbm_update_row_##SUF(                                     \
-    T *restrict W, T *restrict mW, int n, T lr, T l2, T l1, T pj,                         \
+    T *restrict W, T *restrict mW, int64_t n, T lr, T l2, T l1, T pj,                     \
     const T *restrict vsum, T keep)                                                       \
 {                                                                                         \
     if (l2 == 0 && l1 == 0 && !vsum) {   /* plain momentum: mW is final, W += mW */       \
         if (keep == (T)1) {                                                               \
-            for (int i = 0; i < n; i++) W[i] += mW[i];                                    \
+            for (int64_t i = 0; i < n; i++) W[i] += mW[i];                                \
         } else {                                                                          \
-            for (int i = 0; i < n; i++) { T m = mW[i]; W[i] += m; mW[i] = keep * m; }     \
+            for (int64_t i = 0; i < n; i++) { T m = mW[i]; W[i] += m; mW[i] = keep * m; } \
         }                                                                                 \
         return;                                                                           \
     }                                                                                     \
-    for (int i = 0; i < n; i++) {                                                         \
+    for (int64_t i = 0; i < n; i++) {                                                     \
         T w = W[i];                                                                       \
         T sgn = (w > 0 ? (T)1 : (T)0) - (w < 0 ? (T)1 : (T)0);                            \
         T g = -l2 * w - l1 * sgn;                                                         \
