@@ -90,12 +90,14 @@ def check_data(X, name: str = "X", *, dtype=None, n_features=None, bernoulli=Fal
                 f"{name} holds integers beyond {limit}, which {target} cannot represent "
                 f"exactly; convert {name} yourself if rounding is acceptable")
     X = X.astype(target, copy=False)
-    if not np.isfinite(X).all():
+    # min and max propagate NaN and reach any infinity: two passes, no temporary
+    lo, hi = X.min(), X.max()
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ValueError(f"{name} contains NaN or infinity")
-    if bernoulli and X.size and (X.min() < 0 or X.max() > 1):
+    if bernoulli and (lo < 0 or hi > 1):
         raise ValueError(
             f"{name} must lie in [0, 1] for Bernoulli visible units; got values in "
-            f"[{X.min():g}, {X.max():g}]" + (" (Negative values in data)" if X.min() < 0 else "")
+            f"[{lo:g}, {hi:g}]" + (" (Negative values in data)" if lo < 0 else "")
             + " (use visible='gaussian' for real-valued data)")
     return X
 
