@@ -1,6 +1,10 @@
 # cython: language_level=3
-"""fastrbm's compiled kernels: nogil, fused float32/float64, BLAS for the products;
-rows split over OpenMP threads, each thread calling single-threaded BLAS on its rows.
+"""fastrbm's compiled kernels: nogil, fused float32/float64, BLAS for the products.
+
+The training epoch splits *units* over OpenMP threads (each thread owns a block of
+hidden and of visible units and computes them for every row, calling single-threaded
+BLAS on its share of W); the inference kernels split *rows* (each thread multiplies
+its rows by all of W). See ``_epoch_worker`` for why.
 
 Every ``def`` function here trusts its caller (the estimators validate): arrays are
 C-contiguous, of one dtype, with consistent shapes. Each has a twin of the same name

@@ -1,6 +1,7 @@
-# Elementwise row passes shared by every kernel module: bias + mean + sample for one
-# row, in chunks the compiler vectorises; the kernels split rows over OpenMP threads.
-# All functions are inline so that each extension compiles its own copy.
+# Elementwise row passes shared by every kernel module: bias + mean + sample for a
+# block of units of one row (or for groups of whole rows), in chunks the compiler
+# vectorises; the kernels split units or rows over OpenMP threads. All functions are
+# inline so that each extension compiles its own copy.
 from cython cimport floating
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.usefixtures("one_blas_thread")
 UNITS = [(v, h) for v in VISIBLE for h in HIDDEN]
 THREADS = [1, 2]
 
-# Large enough that every elementwise pass takes the OpenMP path:
-# 300 x 200 hidden and 300 x 64 visible elements, both >= PARALLEL_MIN_ELEMENTS = 16384.
+# Large enough that the row-split inference kernels take the OpenMP path:
+# 300 rows x (64 + 200) units >= PARALLEL_MIN_ELEMENTS = 8192, 150 rows per thread.
 BIG_ROWS, BIG_VIS, BIG_HID = 300, 64, 200
 
 
