@@ -167,47 +167,33 @@ cdef inline int _chunk_units(bint small_gemm, int64_t rows_times_inner,
     return <int>units if units >= MIN_CHUNK_UNITS else 0
 
 
-cdef inline void _hidden_products(int rows, int j0, int j1, int nv, int nh,
-                                  const floating *V, const floating *W, floating *out,
-                                  int chunk) noexcept nogil:
-    """out[:, j0:j1] = V @ W[j0:j1].T for ``rows`` rows, ``chunk`` units per call."""
-    cdef int a = j0, e
+# The three products of a step, each on a block of units [u0, u1) (see _products).
+cdef enum:
+    PRODUCT_HIDDEN = 0      # out[:, u] = X @ W[u].T         X: rows x nv, out: rows x nh
+    PRODUCT_VISIBLE = 1     # out[:, u] = X @ W[:, u]        X: rows x nh, out: rows x nv
+    PRODUCT_GRADIENT = 2    # out[u] = alpha X[:, u].T @ V + beta out[u]
+                            #                                X: rows x nh, V: rows x nv
+
+
+cdef inline void _products(int kind, int rows, int u0, int u1, int nv, int nh,
+                           floating alpha, const floating *X, const floating *V,
+                           const floating *W, floating beta, floating *out,
+                           int chunk) noexcept nogil:
+    """One of the step's products (``kind``) for units [u0, u1), in calls of ``chunk``
+    units (0: one call); see _chunk_units."""
+    cdef int a = u0, e
     if chunk <= 0:
-        chunk = j1 - j0
-    while a < j1:
-        e = a + chunk if a + chunk < j1 else j1
-        gemm(False, True, rows, e - a, nv, <floating>1, V, nv, W + <Py_ssize_t>a * nv, nv,
-             <floating>0, out + a, nh)
-        a = e
-
-
-cdef inline void _visible_products(int rows, int i0, int i1, int nv, int nh,
-                                   const floating *H, const floating *W, floating *out,
-                                   int chunk) noexcept nogil:
-    """out[:, i0:i1] = H @ W[:, i0:i1] for ``rows`` rows, ``chunk`` units per call."""
-    cdef int a = i0, e
-    if chunk <= 0:
-        chunk = i1 - i0
-    while a < i1:
-        e = a + chunk if a + chunk < i1 else i1
-        gemm(False, False, rows, e - a, nh, <floating>1, H, nh, W + a, nv, <floating>0,
-             out + a, nv)
-        a = e
-
-
-cdef inline void _gradient_products(int n_tot, int j0, int j1, int nv, int nh,
-                                    floating lr, const floating *hstack,
-                                    const floating *vstack, floating beta, floating *mW,
-                                    int chunk) noexcept nogil:
-    """mW[j0:j1] = lr * hstack[:, j0:j1].T @ vstack + beta * mW[j0:j1], in calls of
-    ``chunk`` hidden units."""
-    cdef int a = j0, e
-    if chunk <= 0:
-        chunk = j1 - j0
-    while a < j1:
-        e = a + chunk if a + chunk < j1 else j1
-        gemm(True, False, e - a, nv, n_tot, lr, hstack + a, nh, vstack, nv, beta,
-             mW + <Py_ssize_t>a * nv, nv)
+        chunk = u1 - u0
+    while a < u1:
+        e = a + chunk if a + chunk < u1 else u1
+        if kind == PRODUCT_HIDDEN:
+            gemm(False, True, rows, e - a, nv, alpha, X, nv, W + <Py_ssize_t>a * nv, nv,
+                 beta, out + a, nh)
+        elif kind == PRODUCT_VISIBLE:
+            gemm(False, False, rows, e - a, nh, alpha, X, nh, W + a, nv, beta, out + a, nv)
+        else:
+            gemm(True, False, e - a, nv, rows, alpha, X + a, nh, V, nv, beta,
+                 out + <Py_ssize_t>a * nv, nv)
         a = e
 
 
@@ -289,7 +275,8 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
 
         # ---- positive phase: this thread's hidden units for every data row
         if j1 > j0:
-            _hidden_products(n_pos, j0, j1, nv, nh, vstack, W, hstack, pos_chunk)
+            _products(PRODUCT_HIDDEN, n_pos, j0, j1, nv, nh, <floating>1, vstack, NULL, W,
+                      <floating>0, hstack, pos_chunk)
             _hidden_rows(0, n_pos, j0, j1, nh, hstack, c, cfg.hidden, cfg.n_copies, wp,
                          hstack, NULL if cfg.persistent else hsample, cfg.seed,
                          stream_hidden(0, 0), step)
@@ -297,13 +284,15 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
         for t in range(1, cfg.k + 1):
             frbm_barrier()      # the chain's hidden states are complete; vneg is free
             if i1 > i0:
-                _visible_products(n_neg, i0, i1, nv, nh, chain, W, vneg, vis_chunk)
+                _products(PRODUCT_VISIBLE, n_neg, i0, i1, nv, nh, <floating>1, chain, NULL,
+                          W, <floating>0, vneg, vis_chunk)
                 _visible_rows(0, n_neg, i0, i1, vneg, bias_vis, <floating *>NULL, nv,
                               cfg.visible, t < cfg.k or cfg.sample_visible, cfg.seed,
                               stream_visible(t, 0), step)
             frbm_barrier()      # the visible states are complete
             if j1 > j0:
-                _hidden_products(n_neg, j0, j1, nv, nh, vneg, W, hneg, neg_chunk)
+                _products(PRODUCT_HIDDEN, n_neg, j0, j1, nv, nh, <floating>1, vneg, NULL, W,
+                          <floating>0, hneg, neg_chunk)
                 _hidden_rows(0, n_neg, j0, j1, nh, hneg, c, cfg.hidden, cfg.n_copies, -wn,
                              hneg if t == cfg.k else NULL,
                              chain if (t < cfg.k or cfg.persistent) else NULL,
@@ -349,8 +338,8 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
                 pen_buf[j] = 0
         keep = mom if (more and mom != 0) else 1
         if j1 > j0:
-            _gradient_products(n_tot, j0, j1, nv, nh, lr, hstack, vstack,
-                               <floating>1 if prescaled else mom, mW, grad_chunk)
+            _products(PRODUCT_GRADIENT, n_tot, j0, j1, nv, nh, lr, hstack, vstack, NULL,
+                      <floating>1 if prescaled else mom, mW, grad_chunk)
         if sparse:      # the sparsity term scales each row's visible means differently
             for j in range(j0, j1):
                 _update_row(W + j * nv, mW + j * nv, nv, lr, l2, l1, pen_buf[j] * wp, col_a,

@@ -191,14 +191,6 @@ cdef inline void _hidden_block_at(Py_ssize_t r, int j0, int j1, int nh, floating
                 seed, stream, step, <uint64_t>at)
 
 
-cdef inline void _hidden_row_at(Py_ssize_t r, int nh, floating *x, const floating *c,
-                                int hidden, int n_copies, floating mean_scale,
-                                floating *mean_out, floating *sample_out, uint64_t seed,
-                                uint32_t stream, uint32_t step) noexcept nogil:
-    _hidden_block_at(r, 0, nh, nh, x, c, hidden, n_copies, mean_scale, mean_out,
-                     sample_out, seed, stream, step)
-
-
 cdef inline void _gaussian_row(floating *y, const floating *bias, const floating *scale,
                                int nv, bint sample, uint64_t seed, uint32_t stream,
                                uint32_t step, uint64_t first) noexcept nogil:
