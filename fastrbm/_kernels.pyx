@@ -106,9 +106,9 @@ cdef struct StepConfig:
 
 cdef extern from "fastmath.h" nogil:
     void frbm_update_row_f32(float *W, float *mW, int64_t n, float lr, float l2, float l1,
-                             float pj, const float *vsum, float keep)
+                             float pj, const float *vsum, float scale)
     void frbm_update_row_f64(double *W, double *mW, int64_t n, double lr, double l2,
-                             double l1, double pj, const double *vsum, double keep)
+                             double l1, double pj, const double *vsum, double scale)
     void frbm_column_sums_f32(const float *a, int n_rows, int ld, int lo, int hi, float *out)
     void frbm_column_sums_f64(const double *a, int n_rows, int ld, int lo, int hi,
                               double *out)
@@ -116,13 +116,13 @@ cdef extern from "fastmath.h" nogil:
 
 cdef inline void _update_row(floating *W, floating *mW, int64_t n, floating lr, floating l2,
                              floating l1, floating pj, const floating *vsum,
-                             floating keep) noexcept nogil:
-    """One row of W: m = mW + lr (pj vsum - l2 W - l1 sign W); W += m; mW = keep * m
-    (vectorised, C; keep is the momentum when the next gemm takes mW pre-scaled)."""
+                             floating scale) noexcept nogil:
+    """n weights: m = scale mW + lr (pj vsum - l2 W - l1 sign W); W += m; mW = m
+    (vectorised, C; scale is the momentum when the gradient gemm folded it out)."""
     if floating is float:
-        frbm_update_row_f32(W, mW, n, lr, l2, l1, pj, vsum, keep)
+        frbm_update_row_f32(W, mW, n, lr, l2, l1, pj, vsum, scale)
     else:
-        frbm_update_row_f64(W, mW, n, lr, l2, l1, pj, vsum, keep)
+        frbm_update_row_f64(W, mW, n, lr, l2, l1, pj, vsum, scale)
 
 
 cdef inline void _column_sums(const floating *a, int n_rows, int ld, int lo, int hi,
@@ -149,6 +149,10 @@ cdef inline void _part(int n, int t, int n_parts, int *lo, int *hi) noexcept nog
 DEF SMALL_GEMM_MNK = 1000000
 DEF SMALL_GEMM_TN_MN = 1200
 DEF MIN_CHUNK_UNITS = 32
+
+# Smaller momenta (0 above all) are applied by the gradient gemm's beta instead of being
+# folded out (lr / momentum would grow without bound).
+DEF MIN_FOLDED_MOMENTUM = 0.01
 
 
 cdef inline int _chunk_units(bint small_gemm, int64_t rows_times_inner,
@@ -223,10 +227,10 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
     last visible states; ``hstack`` the positive hidden means weighted +1/n_pos then the
     negative ones weighted -1/n_neg, so ``hstack.T @ vstack`` is the weight gradient.
 
-    Momentum: between two steps of one call the kernel keeps ``mW`` pre-multiplied by
-    the momentum (the update pass does it), so the gradient gemm runs with beta = 1 and
-    BLAS skips its separate scaling pass; the values are the same products rounded
-    once, and ``mW`` holds the plain velocity again when the call returns.
+    Momentum: the gradient gemm adds ``(lr / momentum) * gradient`` to ``mW`` with
+    beta = 1 and the update pass multiplies the sum by the momentum, which gives
+    ``momentum * mW + lr * gradient`` without BLAS's separate pass over ``mW`` for
+    beta != 1 (momentum below MIN_FOLDED_MOMENTUM, e.g. 0, takes the plain gemm).
     """
     cdef int n_threads = frbm_num_threads(), tid = frbm_thread_num()
     cdef int nv = cfg.nv, nh = cfg.nh
@@ -234,11 +238,17 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
     cdef Py_ssize_t i, j, src
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
     cdef bint sparse = cfg.sparsity_cost > 0
-    cdef bint prescaled = False, more
+    # momentum folded out of the gradient gemm: it adds (lr / momentum) * gradient to mW
+    # with beta = 1, so BLAS skips its separate pass scaling mW by beta, and the update
+    # pass (which reads mW anyway) multiplies by the momentum
+    cdef bint fold = cfg.momentum >= MIN_FOLDED_MOMENTUM
     cdef bint rows_contiguous = X.strides[1] == sizeof(floating)
     cdef int pos_chunk, neg_chunk, vis_chunk, grad_chunk
-    cdef floating wp, wn, g, d, w, zi, si, keep
+    cdef floating wp, wn, g, d, w, zi, si
     cdef floating lr = cfg.learning_rate, mom = cfg.momentum
+    cdef floating grad_alpha = lr / mom if fold else lr
+    cdef floating grad_beta = 1 if fold else mom
+    cdef floating scale = mom if fold else 1
     cdef floating l2 = cfg.weight_decay, l1 = cfg.l1
     cdef floating *vneg
     cdef floating *hneg
@@ -253,7 +263,6 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
         wn = 1.0 / n_neg
         vneg = vstack + <Py_ssize_t>n_pos * nv
         hneg = hstack + <Py_ssize_t>n_pos * nh
-        more = start + batch_size < n
         pos_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_pos * nv, n_pos)
         neg_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_neg * nv, n_neg)
         vis_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_neg * nh, 0)
@@ -336,22 +345,20 @@ cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int
                 pen_buf[j] = <floating>cfg.sparsity_cost * (<floating>cfg.sparsity_target - q[j])
             else:
                 pen_buf[j] = 0
-        keep = mom if (more and mom != 0) else 1
         if j1 > j0:
-            _products(PRODUCT_GRADIENT, n_tot, j0, j1, nv, nh, lr, hstack, vstack, NULL,
-                      <floating>1 if prescaled else mom, mW, grad_chunk)
+            _products(PRODUCT_GRADIENT, n_tot, j0, j1, nv, nh, grad_alpha, hstack, vstack, NULL,
+                      grad_beta, mW, grad_chunk)
         if sparse:      # the sparsity term scales each row's visible means differently
             for j in range(j0, j1):
                 _update_row(W + j * nv, mW + j * nv, nv, lr, l2, l1, pen_buf[j] * wp, col_a,
-                            keep)
+                            scale)
         elif j1 > j0:   # one call for the block's rows (contiguous)
             _update_row(W + <Py_ssize_t>j0 * nv, mW + <Py_ssize_t>j0 * nv,
-                        <int64_t>(j1 - j0) * nv, lr, l2, l1, 0, NULL, keep)
+                        <int64_t>(j1 - j0) * nv, lr, l2, l1, 0, NULL, scale)
         for j in range(j0, j1):
             # hcol_a / hcol_b are sums of rows already weighted +1/n_pos, -1/n_neg
             mc[j] = mom * mc[j] + lr * (hcol_a[j] + hcol_b[j] + pen_buf[j])
             c[j] = c[j] + mc[j]
-        prescaled = keep != 1
 
         # ---- visible block: b (and sigma) updates, then the next step's scalings
         for i in range(i0, i1):

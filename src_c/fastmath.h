@@ -88,9 +88,9 @@ static inline double frbm_sigmoid_f64(double x) { return 1.0 / (1.0 + frbm_exp_f
  *                  cnt[j] += uniform(w[j * n_copies + k]) < p
  *   column_sums: out[j] = sum over rows r (in order) of a[r * ld + j], j in [lo, hi)
  *   nrelu_sample_chunk: s[j] = max(0, x[j] + sqrt(sigmoid(x[j])) * z[j])
- *   update_row: n weights (a row of W, or whole rows when vsum is NULL): m = mW +
- *               lr (pj vsum - l2 W - l1 sign W) (vsum may be NULL); W += m; mW = keep * m
- *               (keep: momentum pre-applied for the next step's gemm, or 1)
+ *   update_row: n weights (a row of W, or whole rows when vsum is NULL): m = scale mW
+ *               + lr (pj vsum - l2 W - l1 sign W) (vsum may be NULL); W += m; mW = m
+ *               (scale: the momentum when the gradient gemm left it out, else 1)
  */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(FASTRBM_NO_MULTIVERSION)
@@ -140,13 +140,13 @@ static FRBM_MULTIVERSION void frbm_stepped_chunk_##SUF(                         
 }                                                                                         \
 static FRBM_MULTIVERSION void frbm_update_row_##SUF(                                     \
     T *restrict W, T *restrict mW, int64_t n, T lr, T l2, T l1, T pj,                     \
-    const T *restrict vsum, T keep)                                                       \
+    const T *restrict vsum, T scale)                                                      \
 {                                                                                         \
-    if (l2 == 0 && l1 == 0 && !vsum) {   /* plain momentum: mW is final, W += mW */       \
-        if (keep == (T)1) {                                                               \
+    if (l2 == 0 && l1 == 0 && !vsum) {   /* plain momentum */                             \
+        if (scale == (T)1) {                                                              \
             for (int64_t i = 0; i < n; i++) W[i] += mW[i];                                \
         } else {                                                                          \
-            for (int64_t i = 0; i < n; i++) { T m = mW[i]; W[i] += m; mW[i] = keep * m; } \
+            for (int64_t i = 0; i < n; i++) { T m = scale * mW[i]; mW[i] = m; W[i] += m; }\
         }                                                                                 \
         return;                                                                           \
     }                                                                                     \
@@ -155,8 +155,8 @@ static FRBM_MULTIVERSION void frbm_update_row_##SUF(                            
         T sgn = (w > 0 ? (T)1 : (T)0) - (w < 0 ? (T)1 : (T)0);                            \
         T g = -l2 * w - l1 * sgn;                                                         \
         if (vsum) g = g + pj * vsum[i];                                                   \
-        T m = mW[i] + lr * g;                                                             \
-        mW[i] = keep * m;                                                                 \
+        T m = scale * mW[i] + lr * g;                                                     \
+        mW[i] = m;                                                                        \
         W[i] = w + m;                                                                     \
     }                                                                                     \
 }                                                                                         \
