@@ -21,13 +21,16 @@ class Budget:
     repeats: int = 7
     warmup: int = 2
     min_repeat_seconds: float = 0.05
-    #: idle pause before each timed block of :func:`measure_many`, then one untimed call
+    #: idle pause before each timed block of :func:`measure_many`, then untimed calls
     settle_seconds: float = 0.15
+    #: untimed calls after the pause, for at least this long (one call at least)
+    rewarm_seconds: float = 0.02
 
     @classmethod
     def quick(cls) -> "Budget":
         """One timed repeat of one call: enough to prove the code path runs."""
-        return cls(repeats=1, warmup=0, min_repeat_seconds=0.0, settle_seconds=0.0)
+        return cls(repeats=1, warmup=0, min_repeat_seconds=0.0, settle_seconds=0.0,
+                   rewarm_seconds=0.0)
 
 
 def _inner_count(fn: Callable[[], object], min_seconds: float) -> int:
@@ -73,10 +76,14 @@ def measure_many(fns: Dict[str, Callable[[], object]], budget: Budget,
     untimed before that callable's warm-up, calibration and each repeat (e.g. to set
     a thread count).
 
-    Between blocks the process sleeps ``budget.settle_seconds`` and makes one untimed
-    call. The reason: after a multi-threaded call OpenBLAS's idle workers spin for up
-    to ~0.1 s (and OpenMP's for a few ms), holding a core; a block that follows a
-    subject with another thread pool would otherwise pay for that subject's spinners.
+    Between blocks the process sleeps ``budget.settle_seconds``, then makes untimed
+    calls for ``budget.rewarm_seconds`` (at least one). The reason for the pause: after
+    a multi-threaded call OpenBLAS's idle workers spin for up to ~0.1 s (and OpenMP's
+    for a few ms), holding a core; a block that follows a subject with another thread
+    pool would otherwise pay for that subject's spinners. The reason for the calls:
+    after the pause the first calls of any subject run slow (measured on the 2-core
+    KVM guest: the first of a millisecond-long step 1.5-1.9x, settling over ~10 calls),
+    which one untimed call did not absorb.
     """
     names = list(fns)
     before = before or {}
@@ -98,7 +105,10 @@ def measure_many(fns: Dict[str, Callable[[], object]], budget: Budget,
             prepare(n)
             if budget.settle_seconds > 0:
                 time.sleep(budget.settle_seconds)
+                t_end = time.perf_counter() + budget.rewarm_seconds
                 fn()
+                while time.perf_counter() < t_end:
+                    fn()
             t0 = time.perf_counter()
             for _ in range(k):
                 fn()
