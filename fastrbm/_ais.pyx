@@ -5,6 +5,8 @@ All runs move as one batch: per intermediate distribution one gemm to the hidden
 side, one tempered hidden pass (log-weight update from the free-energy terms, then
 the hidden sample), one gemm to the visible side and one tempered visible pass. The
 loop runs without the GIL; fused types give one source for float32 and float64.
+Threads split the runs for the tempered passes and, on large models, the units for
+the products (see ``_ais_worker``).
 
 The path and the random streams are documented in :func:`fastrbm.reference.ais`,
 whose arithmetic this module repeats expression for expression, so that the kernel
@@ -45,6 +47,7 @@ cdef struct AisConfig:
     uint32_t stream_h
     uint32_t stream_v
     int n_threads
+    bint unit_split
 
 
 cdef inline double _phi_increment(double a, double beta_prev, double beta, int hidden,
@@ -215,15 +218,18 @@ cdef extern from *:
     static inline int frbm_ais_thread_num(void) { return omp_get_thread_num(); }
     static inline int frbm_ais_num_threads(void) { return omp_get_num_threads(); }
     static inline int frbm_ais_openmp(void) { return 1; }
+    static inline void frbm_ais_barrier(void) { _Pragma("omp barrier") }
     #else
     static inline int frbm_ais_thread_num(void) { return 0; }
     static inline int frbm_ais_num_threads(void) { return 1; }
     static inline int frbm_ais_openmp(void) { return 0; }
+    static inline void frbm_ais_barrier(void) { }
     #endif
     """
     int frbm_ais_thread_num() nogil
     int frbm_ais_num_threads() nogil
     int frbm_ais_openmp() nogil
+    void frbm_ais_barrier() nogil
 
 
 cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W_hid,
@@ -232,21 +238,29 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
                       const double *sA, const double *betas, int K, floating *V,
                       floating *P, floating *H, floating *coef_all, double *log_w,
                       int k_start, int k_stop) noexcept nogil:
-    """One thread's runs through transitions k_start .. k_stop - 1.
+    """One thread's share of transitions k_start .. k_stop - 1.
 
-    Runs never interact, so each thread takes a contiguous block of them and carries it
-    through every intermediate distribution with single-threaded BLAS on its own rows:
-    no synchronisation at all. ``coef_all`` holds three rows of tempered visible
-    coefficients per thread.
+    The tempered passes (log weights, samples) are per run: each thread takes a
+    contiguous block of runs. The products either follow the runs (each thread
+    multiplies its runs by all of W: no synchronisation at all, best for small models)
+    or, with ``cfg.unit_split``, are split by units like the training epoch's (each
+    thread computes its block of hidden, then visible units for every run, so BLAS packs
+    only its share of W), with barriers between products and passes. ``coef_all`` holds
+    three rows of tempered visible coefficients per thread.
     """
     cdef int n_threads = frbm_ais_num_threads(), tid = frbm_ais_thread_num()
-    cdef int nv = cfg.nv, nh = cfg.nh, k, r, r0, r1, m
+    cdef int nv = cfg.nv, nh = cfg.nh, n = cfg.n_runs, k, r, r0, r1, m
+    cdef int j0 = <int>((<int64_t>nh * tid) // n_threads)
+    cdef int j1 = <int>((<int64_t>nh * (tid + 1)) // n_threads)
+    cdef int i0 = <int>((<int64_t>nv * tid) // n_threads)
+    cdef int i1 = <int>((<int64_t>nv * (tid + 1)) // n_threads)
+    cdef bint units = cfg.unit_split
     cdef Py_ssize_t i
     cdef floating *coef = coef_all + <Py_ssize_t>tid * 3 * nv
-    r0 = <int>((<int64_t>cfg.n_runs * tid) // n_threads)
-    r1 = <int>((<int64_t>cfg.n_runs * (tid + 1)) // n_threads)
+    r0 = <int>((<int64_t>n * tid) // n_threads)
+    r1 = <int>((<int64_t>n * (tid + 1)) // n_threads)
     m = r1 - r0
-    if m <= 0:
+    if m <= 0 and not units:
         return
     if k_start == 0:
         _coefficients(cfg, 0.0, b64, bA, s64, sA, coef, coef + nv, coef + 2 * nv)
@@ -256,18 +270,45 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
             _tempered_visible_row(cfg, r, V, coef, coef + nv, coef + 2 * nv, 0)
         k_start = 1
     for k in range(k_start, k_stop):
-        gemm(False, True, m, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W_hid, nv,
-             <floating>0, P + <Py_ssize_t>r0 * nh, nh)
+        if units:
+            frbm_ais_barrier()      # every run's visible state is complete
+            if j1 > j0:
+                gemm(False, True, n, j1 - j0, nv, <floating>1, V, nv,
+                     W_hid + <Py_ssize_t>j0 * nv, nv, <floating>0, P + j0, nh)
+            frbm_ais_barrier()      # every run's hidden input is complete
+        elif m > 0:
+            gemm(False, True, m, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W_hid, nv,
+                 <floating>0, P + <Py_ssize_t>r0 * nh, nh)
         for r in range(r0, r1):
             _tempered_hidden_row(cfg, r, P, c, zero_h, V, b64, bA, b_delta, s64, sA,
                                  betas[k - 1], betas[k], k < K, H, log_w, <uint32_t>k)
         if k == K:
             break
         _coefficients(cfg, betas[k], b64, bA, s64, sA, coef, coef + nv, coef + 2 * nv)
-        gemm(False, False, m, nv, nh, <floating>1, H + <Py_ssize_t>r0 * nh, nh, W, nv,
-             <floating>0, V + <Py_ssize_t>r0 * nv, nv)
+        if units:
+            frbm_ais_barrier()      # every run's hidden state is complete
+            if i1 > i0:
+                gemm(False, False, n, i1 - i0, nh, <floating>1, H, nh, W + i0, nv,
+                     <floating>0, V + i0, nv)
+            frbm_ais_barrier()      # every run's visible products are complete
+        elif m > 0:
+            gemm(False, False, m, nv, nh, <floating>1, H + <Py_ssize_t>r0 * nh, nh, W, nv,
+                 <floating>0, V + <Py_ssize_t>r0 * nv, nv)
         for r in range(r0, r1):
             _tempered_visible_row(cfg, r, V, coef, coef + nv, coef + 2 * nv, <uint32_t>k)
+
+
+# Products of at least this many multiply-adds (runs x visible x hidden) are split by
+# units across threads in AIS: four barriers per intermediate distribution are then
+# noise, and each thread packs only its share of W.
+DEF AIS_UNIT_SPLIT_MIN = 2097152
+
+
+cpdef bint ais_unit_split(int n_runs, int n_visible, int n_hidden, int n_threads):
+    """Whether AIS on ``n_threads`` threads splits its products by units (large models)
+    rather than by runs (small ones, where barriers would cost more than packing)."""
+    return n_threads > 1 and min(n_visible, n_hidden) >= 16 * n_threads and \
+        <int64_t>n_runs * n_visible * n_hidden >= AIS_UNIT_SPLIT_MIN
 
 
 cpdef int ais_threads(int n_runs, int n_visible, int n_hidden, int n_threads):
@@ -302,6 +343,7 @@ def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
     cfg.stream_h = stream_hidden(1, purpose)
     cfg.stream_v = stream_visible(1, purpose)
     cfg.n_threads = nt
+    cfg.unit_split = ais_unit_split(n, nv, nh, nt)
     if coef.shape[0] < 3 * nt or coef.shape[1] != nv:
         raise ValueError("coef must have 3 rows per thread")
     with nogil, parallel(num_threads=nt):

@@ -175,3 +175,26 @@ def test_ais_refusals_leave_the_model_untouched(trained, capsys):
     E.ais(rbm, n_runs=4, betas=np.linspace(0, 1, 2001), verbose=True, random_state=0)
     out = capsys.readouterr().out
     assert "2000/2000" in out and "log Z =" in out
+
+
+@pytest.mark.parametrize("visible,hidden", [("bernoulli", "bernoulli"), ("gaussian", "stepped")])
+def test_unit_split_path_equals_reference(visible, hidden):
+    """Models large enough for AIS to split its products by units over 2 threads (with
+    barriers) give the reference's log weights, as the run split does on 1 thread."""
+    rng = np.random.default_rng(3)
+    nv, nh, n_runs = 130, 120, 140
+    assert _ais.ais_unit_split(n_runs, nv, nh, 2)
+    assert not _ais.ais_unit_split(n_runs, nv, nh, 1)
+    vis, hid = CODES[visible], CODES[hidden]
+    W = 0.05 * rng.standard_normal((nh, nv))
+    b = 0.1 * rng.standard_normal(nv)
+    c = 0.1 * rng.standard_normal(nh)
+    s = rng.uniform(0.8, 1.2, nv) if vis else None
+    X = rng.standard_normal((50, nv)) if vis else (rng.random((50, nv)) < 0.3)
+    base_b, base_s = reference.ais_base(vis, X, b, s)
+    betas = np.linspace(0, 1, 31)
+    ref_w, _ = reference.ais(W, b, c, s, vis, hid, 3, betas, base_b, base_s, n_runs, 5)
+    for n_threads in (1, 2):
+        ker_w, _ = _ais.ais(W, b, c, s, vis, hid, 3, betas, base_b, base_s, n_runs, 5,
+                            streams.PURPOSE_AIS, n_threads, None, 11)
+        np.testing.assert_allclose(ker_w, ref_w, rtol=0, atol=1e-9)
