@@ -22,6 +22,8 @@ from libc.math cimport sqrt, floor, expm1, log1p
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
 from fastrbm._blas cimport gemm
+from fastrbm._omp cimport (frbm_openmp_enabled, frbm_thread_num, frbm_num_threads,
+                           frbm_barrier, _part)
 from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal
 from fastrbm._unitmath cimport sigmoid, uniform, nrelu_phi
 from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
@@ -211,25 +213,6 @@ cdef void _coefficients(const AisConfig *cfg, double beta, const double *b64,
             sd[i] = <floating>(1 / sqrt(lam))
 
 
-cdef extern from *:
-    """
-    #if FASTRBM_OPENMP
-    #include <omp.h>
-    static inline int frbm_ais_thread_num(void) { return omp_get_thread_num(); }
-    static inline int frbm_ais_num_threads(void) { return omp_get_num_threads(); }
-    static inline int frbm_ais_openmp(void) { return 1; }
-    static inline void frbm_ais_barrier(void) { _Pragma("omp barrier") }
-    #else
-    static inline int frbm_ais_thread_num(void) { return 0; }
-    static inline int frbm_ais_num_threads(void) { return 1; }
-    static inline int frbm_ais_openmp(void) { return 0; }
-    static inline void frbm_ais_barrier(void) { }
-    #endif
-    """
-    int frbm_ais_thread_num() nogil
-    int frbm_ais_num_threads() nogil
-    int frbm_ais_openmp() nogil
-    void frbm_ais_barrier() nogil
 
 
 cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W_hid,
@@ -248,17 +231,14 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
     only its share of W), with barriers between products and passes. ``coef_all`` holds
     three rows of tempered visible coefficients per thread.
     """
-    cdef int n_threads = frbm_ais_num_threads(), tid = frbm_ais_thread_num()
-    cdef int nv = cfg.nv, nh = cfg.nh, n = cfg.n_runs, k, r, r0, r1, m
-    cdef int j0 = <int>((<int64_t>nh * tid) // n_threads)
-    cdef int j1 = <int>((<int64_t>nh * (tid + 1)) // n_threads)
-    cdef int i0 = <int>((<int64_t>nv * tid) // n_threads)
-    cdef int i1 = <int>((<int64_t>nv * (tid + 1)) // n_threads)
+    cdef int n_threads = frbm_num_threads(), tid = frbm_thread_num()
+    cdef int nv = cfg.nv, nh = cfg.nh, n = cfg.n_runs, k, r, r0, r1, m, j0, j1, i0, i1
     cdef bint units = cfg.unit_split
     cdef Py_ssize_t i
     cdef floating *coef = coef_all + <Py_ssize_t>tid * 3 * nv
-    r0 = <int>((<int64_t>n * tid) // n_threads)
-    r1 = <int>((<int64_t>n * (tid + 1)) // n_threads)
+    _part(n, tid, n_threads, &r0, &r1)
+    _part(nh, tid, n_threads, &j0, &j1)
+    _part(nv, tid, n_threads, &i0, &i1)
     m = r1 - r0
     if m <= 0 and not units:
         return
@@ -271,11 +251,11 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
         k_start = 1
     for k in range(k_start, k_stop):
         if units:
-            frbm_ais_barrier()      # every run's visible state is complete
+            frbm_barrier()      # every run's visible state is complete
             if j1 > j0:
                 gemm(False, True, n, j1 - j0, nv, <floating>1, V, nv,
                      W_hid + <Py_ssize_t>j0 * nv, nv, <floating>0, P + j0, nh)
-            frbm_ais_barrier()      # every run's hidden input is complete
+            frbm_barrier()      # every run's hidden input is complete
         elif m > 0:
             gemm(False, True, m, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W_hid, nv,
                  <floating>0, P + <Py_ssize_t>r0 * nh, nh)
@@ -286,11 +266,11 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
             break
         _coefficients(cfg, betas[k], b64, bA, s64, sA, coef, coef + nv, coef + 2 * nv)
         if units:
-            frbm_ais_barrier()      # every run's hidden state is complete
+            frbm_barrier()      # every run's hidden state is complete
             if i1 > i0:
                 gemm(False, False, n, i1 - i0, nh, <floating>1, H, nh, W + i0, nv,
                      <floating>0, V + i0, nv)
-            frbm_ais_barrier()      # every run's visible products are complete
+            frbm_barrier()      # every run's visible products are complete
         elif m > 0:
             gemm(False, False, m, nv, nh, <floating>1, H + <Py_ssize_t>r0 * nh, nh, W, nv,
                  <floating>0, V + <Py_ssize_t>r0 * nv, nv)
@@ -314,7 +294,7 @@ cpdef bint ais_unit_split(int n_runs, int n_visible, int n_hidden, int n_threads
 cpdef int ais_threads(int n_runs, int n_visible, int n_hidden, int n_threads):
     """Threads AIS runs on: ``n_threads`` when each gets 4 runs or more and the products
     are big enough, else 1. With more than one, BLAS must stay at one thread meanwhile."""
-    if frbm_ais_openmp() and n_threads > 1 and n_runs >= 4 * n_threads and \
+    if frbm_openmp_enabled() and n_threads > 1 and n_runs >= 4 * n_threads and \
             <int64_t>n_runs * (n_visible + n_hidden) >= PARALLEL_MIN_ELEMENTS:
         return n_threads
     return 1

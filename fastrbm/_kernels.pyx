@@ -34,28 +34,8 @@ from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_ST
                               HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden, stream_visible,
                               _hidden_rows, _visible_rows)
 
-cdef extern from *:
-    """
-    #if FASTRBM_OPENMP
-    #include <omp.h>
-    static int frbm_openmp_enabled(void) { return 1; }
-    static int frbm_omp_max_threads(void) { return omp_get_max_threads(); }
-    static inline int frbm_thread_num(void) { return omp_get_thread_num(); }
-    static inline int frbm_num_threads(void) { return omp_get_num_threads(); }
-    static inline void frbm_barrier(void) { _Pragma("omp barrier") }
-    #else
-    static int frbm_openmp_enabled(void) { return 0; }
-    static int frbm_omp_max_threads(void) { return 1; }
-    static inline int frbm_thread_num(void) { return 0; }
-    static inline int frbm_num_threads(void) { return 1; }
-    static inline void frbm_barrier(void) { }
-    #endif
-    """
-    int frbm_openmp_enabled() nogil
-    int frbm_omp_max_threads() nogil
-    int frbm_thread_num() nogil
-    int frbm_num_threads() nogil
-    void frbm_barrier() nogil
+from fastrbm._omp cimport (frbm_openmp_enabled, frbm_omp_max_threads, frbm_thread_num,
+                           frbm_num_threads, frbm_barrier, _part)
 
 DEF NRELU_CUTOFF = 40.0
 
@@ -132,12 +112,6 @@ cdef inline void _column_sums(const floating *a, int n_rows, int ld, int lo, int
         frbm_column_sums_f32(a, n_rows, ld, lo, hi, out)
     else:
         frbm_column_sums_f64(a, n_rows, ld, lo, hi, out)
-
-
-cdef inline void _part(int n, int t, int n_parts, int *lo, int *hi) noexcept nogil:
-    """Part ``t`` of ``n`` items split into ``n_parts`` contiguous, nearly equal parts."""
-    lo[0] = <int>((<int64_t>n * t) // n_parts)
-    hi[0] = <int>((<int64_t>n * (t + 1)) // n_parts)
 
 
 # OpenBLAS's small-matrix kernels (see fastrbm/_blasinfo.py) take products with
