@@ -14,7 +14,7 @@ and the reference draw the very same samples.
 """
 import numpy as np
 
-from fastrbm._threads import single_blas_thread
+from fastrbm._threads import blas_held_at_one
 
 from cython cimport floating
 from cython.parallel cimport parallel
@@ -24,6 +24,7 @@ from libc.stdint cimport uint32_t, uint64_t, int64_t
 from fastrbm._blas cimport gemm
 from fastrbm._omp cimport (frbm_openmp_enabled, frbm_thread_num, frbm_num_threads,
                            frbm_barrier, _part)
+from fastrbm._segments cimport frbm_seconds, next_segment, PyErr_CheckSignals
 from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal
 from fastrbm._unitmath cimport sigmoid, uniform, nrelu_phi
 from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
@@ -333,13 +334,14 @@ def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
 
 
 def ais(W, b, c, sigma, int visible, int hidden, int n_copies, betas, base_b, base_sigma,
-        int n_runs, seed, purpose=None, n_threads=None, progress=None, chunk=1000):
+        int n_runs, seed, purpose=None, n_threads=None, progress=None, chunk=None):
     """AIS log-weights and base log Z; twin of :func:`fastrbm.reference.ais`.
 
     ``W`` (hidden x visible) and ``c`` share a float dtype and are C-contiguous;
-    ``betas`` is float64, increasing from 0 to 1. ``progress(k, K)`` is called
-    between chunks of ``chunk`` transitions (with the GIL); the work in between runs
-    without it.
+    ``betas`` is float64, increasing from 0 to 1. The transitions run in segments of
+    about 20 ms without the GIL; between segments pending signals are checked (Ctrl-C
+    raises KeyboardInterrupt) and ``progress(k, K)`` is called. ``chunk`` caps the
+    transitions of a segment (the result does not depend on how they are cut).
     """
     from fastrbm import reference, streams
 
@@ -360,22 +362,29 @@ def ais(W, b, c, sigma, int visible, int hidden, int n_copies, betas, base_b, ba
     coef = np.ones((3 * max(1, n_threads or 1), nv), dtype=dt)
     log_w = np.zeros(n_runs, dtype=np.float64)
     zero_h = np.zeros(nh, dtype=dt)
-    with single_blas_thread(ais_threads(n_runs, nv, nh, n_threads or 1) > 1):
-        _ais_chunks(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
-                    visible, hidden, n_copies, seed, purpose, n_threads or 1, chunk, progress)
+    with blas_held_at_one():
+        _ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
+                      visible, hidden, n_copies, seed, purpose, n_threads or 1, progress,
+                      chunk or betas.shape[0])
     return log_w, reference.ais_log_z_base(visible, hidden, n_copies, nh, bA,
                                            sA if gauss else None)
 
 
-def _ais_chunks(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
-                visible, hidden, n_copies, seed, purpose, n_threads, chunk, progress):
-    """All transitions in chunks of ``chunk``, calling ``progress`` between them."""
-    K = betas.shape[0] - 1
-    k = 0
+def _ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
+                  visible, hidden, n_copies, seed, purpose, n_threads, progress,
+                  int64_t max_segment):
+    """All transitions in paced segments (see _segments.pxd), checking for signals and
+    calling ``progress`` between them."""
+    cdef int64_t K = betas.shape[0] - 1, k = 0, stop, per = 1
+    cdef double t0
+    b_delta = b64 - bA
     while k <= K:
-        stop = min(K + 1, k + chunk)
-        _ais_typed(W, W_hid, c, zero_h, b64, bA, b64 - bA, s64, sA, betas, V, P, H, coef,
+        stop = min(K + 1, k + per)
+        t0 = frbm_seconds()
+        _ais_typed(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H, coef,
                    log_w, visible, hidden, n_copies, seed, purpose, n_threads, k, stop)
+        per = min(next_segment(stop - k, frbm_seconds() - t0), max_segment)
         k = stop
+        PyErr_CheckSignals()
         if progress is not None:
             progress(min(k, K), K)

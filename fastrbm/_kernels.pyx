@@ -19,7 +19,7 @@ the bias gradients. Gaussian visible units live in scaled space ``v / sigma`` th
 import numpy as np
 
 from fastrbm._blasinfo import has_small_gemm_kernels
-from fastrbm._threads import single_blas_thread
+from fastrbm._threads import blas_held_at_one
 
 from cython cimport floating
 from cython.parallel cimport parallel
@@ -34,8 +34,10 @@ from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_ST
                               HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden, stream_visible,
                               _hidden_rows, _visible_rows)
 
-from fastrbm._omp cimport (frbm_openmp_enabled, frbm_omp_max_threads, frbm_thread_num,
-                           frbm_num_threads, frbm_barrier, _part)
+from fastrbm._segments cimport (frbm_sched, frbm_sched_init, frbm_sched_claim,
+                               frbm_sched_finish, frbm_sched_wait, frbm_seconds,
+                               next_segment, PyErr_CheckSignals)
+from fastrbm._omp cimport frbm_openmp_enabled, frbm_omp_max_threads
 
 DEF NRELU_CUTOFF = 40.0
 
@@ -82,6 +84,10 @@ cdef struct StepConfig:
     int n_threads
     int n_chains
     bint small_gemm
+    int hidden_chunk        # units per chunk of a hidden / visible pass (_unit_chunk)
+    int visible_chunk
+    int n_hidden_chunks
+    int n_visible_chunks
 
 
 cdef extern from "fastmath.h" nogil:
@@ -175,184 +181,352 @@ cdef inline void _products(int kind, int rows, int u0, int u1, int nv, int nh,
         a = e
 
 
-cdef void _epoch_worker(const StepConfig *cfg, const floating[:, :] X, const int64_t *order,
-                        int n, int batch_size, floating *W, floating *b, floating *c,
-                        floating *sigma, floating *mW, floating *mb, floating *mc,
-                        floating *mz, floating *chains, floating *q, floating *vstack,
-                        floating *hstack, floating *hsample, floating *scratch,
-                        floating *bias_vis, floating *inv_sigma, floating *col_a,
-                        floating *col_b, floating *hcol_a, floating *hcol_b,
-                        floating *pen_buf, uint32_t step) noexcept nogil:
-    """One thread's share of a whole epoch of CD-k / PCD-k updates.
+# ------------------------------------------------------------- the epoch's work plan
+# A training step is a fixed sequence of phases, each cut into chunks of rows or of
+# units whose boundaries depend on the shapes only; threads claim chunks in order and
+# wait only for the phases a chunk depends on (src_c/sched.h). Phases of one step:
+#   0           gather the minibatch's rows (chunks of GATHER_ROWS rows)
+#   1           positive hidden pass (hidden-unit chunks)
+#   2t, 2t + 1  Gibbs step t = 1..k: visible pass, hidden pass (unit chunks); step k's
+#               chunks also take their units' statistics and, without a learned sigma,
+#               their updates (a hidden chunk reads and writes only its own rows of W,
+#               a visible chunk only its own biases)
+#   2k + 2      learned sigma only: (h W) of every row, before W moves
+#   2k + 3      learned sigma only: the updates (hidden chunks, then visible chunks)
+DEF GATHER_ROWS = 32
+DEF CHUNKS_PER_PASS = 8     # enough for 2-4 threads to balance, few enough to keep
+DEF MIN_UNIT_CHUNK = 32     # each gemm call long (BLAS re-packs its other operand)
 
-    Every thread of the parallel region runs this. Each thread owns a block of hidden
-    units (rows of W) and a block of visible units (columns of W) for the whole epoch
-    and computes every pass for all rows of the minibatch but only its own units:
-    the positive and negative hidden passes on its hidden block, the reconstruction on
-    its visible block. Its products therefore read (and BLAS packs) only its share of
-    W, as one multithreaded gemm would, where a split by rows would have every thread
-    pack all of W for every product. Barriers separate the passes (a pass needs the
-    whole previous layer). The gradient gemm of the hidden block goes straight into
-    the momentum buffer, then that block of W and c is updated; the visible block's
-    statistics give the b (and sigma) updates. Element (r, j) always draws the same
-    random words, so the split does not change the draws.
 
-    Stacked layout: ``vstack`` (n_pos + n_neg, nv) holds the data rows then the chain's
-    last visible states; ``hstack`` the positive hidden means weighted +1/n_pos then the
-    negative ones weighted -1/n_neg, so ``hstack.T @ vstack`` is the weight gradient.
+cdef inline int _unit_chunk(int n_units) noexcept nogil:
+    """Units per chunk of a pass over ``n_units``: about CHUNKS_PER_PASS chunks of a
+    multiple of 16 units (whole SIMD vectors), at least MIN_UNIT_CHUNK."""
+    cdef int u = (n_units + CHUNKS_PER_PASS - 1) // CHUNKS_PER_PASS
+    u = ((u + 15) // 16) * 16
+    return u if u > MIN_UNIT_CHUNK else MIN_UNIT_CHUNK
 
-    Momentum: the gradient gemm adds ``(lr / momentum) * gradient`` to ``mW`` with
-    beta = 1 and the update pass multiplies the sum by the momentum, which gives
-    ``momentum * mW + lr * gradient`` without BLAS's separate pass over ``mW`` for
-    beta != 1 (momentum below MIN_FOLDED_MOMENTUM, e.g. 0, takes the plain gemm).
-    """
-    cdef int n_threads = frbm_num_threads(), tid = frbm_thread_num()
-    cdef int nv = cfg.nv, nh = cfg.nh
-    cdef int start = 0, n_pos, n_neg, n_tot, r0, r1, i0, i1, j0, j1, t, r
-    cdef Py_ssize_t i, j, src
+
+cdef inline int _n_chunks(int n, int per) noexcept nogil:
+    return (n + per - 1) // per
+
+
+cdef inline void _chunk_range(int chunk, int per, int n, int *lo, int *hi) noexcept nogil:
+    lo[0] = chunk * per
+    hi[0] = lo[0] + per if lo[0] + per < n else n
+
+
+# One minibatch (training step) of an epoch: its rows and weights.
+cdef struct Batch:
+    Py_ssize_t start        # first position in ``order``
+    int n_pos               # data rows
+    int n_neg               # chain rows
+    int n_tot
+    double wp               # +1 / n_pos
+    double wn               # 1 / n_neg
+    uint32_t step           # random-stream step
+    int pos_chunk           # small-gemm cuts of the passes (see _chunk_units)
+    int neg_chunk
+    int vis_chunk
+    int grad_chunk
+
+
+# The arrays of an epoch (one float type; see _fit_epoch_typed for the shapes).
+cdef struct EpochBuffers:
+    const int64_t *order
+    void *W
+    void *b
+    void *c
+    void *sigma
+    void *mW
+    void *mb
+    void *mc
+    void *mz
+    void *chains
+    void *q
+    void *vstack            # (n_pos + n_neg, nv): data rows (scaled), then chain rows
+    void *hstack            # (n_pos + n_neg, nh): weighted hidden statistics
+    void *hsample           # (batch_size, nh): CD's hidden sample of the data
+    void *scratch           # (n_pos + n_neg, nv): (h W) for the learned sigma
+    void *bias_vis          # b, or b / sigma for Gaussian units
+    void *inv_sigma         # 1 / sigma (Gaussian units)
+    void *col_a             # column sums of the data rows
+    void *col_b             # column sums of the chain rows
+    void *hcol_a            # column sums of the positive hidden statistics
+    void *hcol_b            # column sums of the negative hidden statistics
+    void *penalty           # sparsity term per hidden unit
+
+
+cdef inline void _batch(const StepConfig *cfg, int n, int batch_size, int s, uint32_t step0,
+                        Batch *bt) noexcept nogil:
+    bt.start = <Py_ssize_t>s * batch_size
+    bt.n_pos = batch_size if bt.start + batch_size <= n else <int>(n - bt.start)
+    bt.n_neg = cfg.n_chains if cfg.persistent else bt.n_pos
+    bt.n_tot = bt.n_pos + bt.n_neg
+    bt.wp = 1.0 / bt.n_pos
+    bt.wn = 1.0 / bt.n_neg
+    bt.step = <uint32_t>(step0 + <uint32_t>s)
+    bt.pos_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_pos * cfg.nv, bt.n_pos)
+    bt.neg_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_neg * cfg.nv, bt.n_neg)
+    bt.vis_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_neg * cfg.nh, 0)
+    bt.grad_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_tot * cfg.nv, 0)
+
+
+cdef inline int _n_phases(const StepConfig *cfg) noexcept nogil:
+    return 2 * cfg.k + (4 if cfg.learn_sigma else 2)
+
+
+cdef inline int _phase_chunks(const StepConfig *cfg, const Batch *bt, int phase) noexcept nogil:
+    """Chunks of ``phase`` in a step (see the plan above)."""
+    if phase == 0:
+        return _n_chunks(bt.n_pos, GATHER_ROWS)
+    if phase == 1:
+        return cfg.n_hidden_chunks
+    if phase < 2 * cfg.k + 2:
+        return cfg.n_visible_chunks if phase % 2 == 0 else cfg.n_hidden_chunks
+    if phase == 2 * cfg.k + 2:
+        return cfg.n_visible_chunks
+    return cfg.n_hidden_chunks + cfg.n_visible_chunks
+
+
+cdef inline floating *_chain(const StepConfig *cfg, EpochBuffers *buf,
+                             floating *W) noexcept nogil:
+    """The chain's hidden states: the persistent chains (PCD) or the data's sample (CD)."""
+    return <floating *>buf.chains if cfg.persistent else <floating *>buf.hsample
+
+
+cdef inline void _gather(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                         const floating[:, :] X, int r0, int r1) noexcept nogil:
+    """Data rows r0..r1-1 of the minibatch into ``vstack`` (divided by sigma: Gaussian)."""
+    cdef floating *vstack = <floating *>buf.vstack
+    cdef const floating *inv_sigma = <floating *>buf.inv_sigma
+    cdef int nv = cfg.nv, r
+    cdef Py_ssize_t i, src
+    for r in range(r0, r1):
+        src = buf.order[bt.start + r]
+        if cfg.visible == VIS_GAUSSIAN:
+            for i in range(nv):
+                vstack[r * nv + i] = X[src, i] * inv_sigma[i]
+        elif X.strides[1] == sizeof(floating):
+            memcpy(vstack + <Py_ssize_t>r * nv, &X[src, 0], nv * sizeof(floating))
+        else:
+            for i in range(nv):
+                vstack[r * nv + i] = X[src, i]
+
+
+cdef inline void _positive_hidden(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                                  floating *W, int j0, int j1) noexcept nogil:
+    """Hidden units j0..j1-1 for every data row: means weighted +1/n_pos into hstack
+    (and, for CD, the sample the chain starts from)."""
+    cdef floating *hstack = <floating *>buf.hstack
+    _products(PRODUCT_HIDDEN, bt.n_pos, j0, j1, cfg.nv, cfg.nh, <floating>1,
+              <floating *>buf.vstack, NULL, W, <floating>0, hstack, bt.pos_chunk)
+    _hidden_rows(0, bt.n_pos, j0, j1, cfg.nh, hstack, <floating *>buf.c, cfg.hidden,
+                 cfg.n_copies, <floating>bt.wp, hstack,
+                 NULL if cfg.persistent else <floating *>buf.hsample, cfg.seed,
+                 stream_hidden(0, 0), bt.step)
+
+
+cdef inline void _negative_visible(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                                   floating *W, int t, int i0, int i1) noexcept nogil:
+    """Gibbs step t, visible units i0..i1-1 of every chain row (sampled but at the last
+    step, unless ``sample_visible``)."""
+    cdef floating *vneg = <floating *>buf.vstack + <Py_ssize_t>bt.n_pos * cfg.nv
+    _products(PRODUCT_VISIBLE, bt.n_neg, i0, i1, cfg.nv, cfg.nh, <floating>1,
+              _chain(cfg, buf, W), NULL, W, <floating>0, vneg, bt.vis_chunk)
+    _visible_rows(0, bt.n_neg, i0, i1, vneg, <floating *>buf.bias_vis, <floating *>NULL,
+                  cfg.nv, cfg.visible, t < cfg.k or cfg.sample_visible, cfg.seed,
+                  stream_visible(t, 0), bt.step)
+
+
+cdef inline void _negative_hidden(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                                  floating *W, int t, int j0, int j1) noexcept nogil:
+    """Gibbs step t, hidden units j0..j1-1 of every chain row: the sample the chain goes
+    on from and, at the last step, the means weighted -1/n_neg into hstack."""
+    cdef floating *vneg = <floating *>buf.vstack + <Py_ssize_t>bt.n_pos * cfg.nv
+    cdef floating *hneg = <floating *>buf.hstack + <Py_ssize_t>bt.n_pos * cfg.nh
+    _products(PRODUCT_HIDDEN, bt.n_neg, j0, j1, cfg.nv, cfg.nh, <floating>1, vneg, NULL, W,
+              <floating>0, hneg, bt.neg_chunk)
+    _hidden_rows(0, bt.n_neg, j0, j1, cfg.nh, hneg, <floating *>buf.c, cfg.hidden,
+                 cfg.n_copies, <floating>(-bt.wn), hneg if t == cfg.k else NULL,
+                 _chain(cfg, buf, W) if (t < cfg.k or cfg.persistent) else NULL,
+                 cfg.seed, stream_hidden(t, 0), bt.step)
+
+
+cdef inline void _visible_statistics(const StepConfig *cfg, const Batch *bt,
+                                     EpochBuffers *buf, floating *W, int i0,
+                                     int i1) noexcept nogil:
+    """Column sums of the data and chain rows for visible units i0..i1-1 (rows added in
+    order, whoever runs the chunk)."""
+    cdef floating *vstack = <floating *>buf.vstack
+    _column_sums(vstack, bt.n_pos, cfg.nv, i0, i1, <floating *>buf.col_a)
+    _column_sums(vstack + <Py_ssize_t>bt.n_pos * cfg.nv, bt.n_neg, cfg.nv, i0, i1,
+                 <floating *>buf.col_b)
+
+
+cdef inline void _sigma_products(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                                 floating *W, int i0, int i1) noexcept nogil:
+    """(h W) of every stacked row for visible units i0..i1-1: the learned sigma's
+    gradient needs it from the weights before this step's update."""
+    gemm(False, False, bt.n_tot, i1 - i0, cfg.nh, <floating>1, <floating *>buf.hstack,
+         cfg.nh, W + i0, cfg.nv, <floating>0, <floating *>buf.scratch + i0, cfg.nv)
+
+
+cdef inline void _update_visible(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                                 floating *W, int i0, int i1) noexcept nogil:
+    """b (and the learned sigma) of visible units i0..i1-1, then their scalings for the
+    next step."""
+    cdef floating *vstack = <floating *>buf.vstack
+    cdef floating *scratch = <floating *>buf.scratch
+    cdef floating *b = <floating *>buf.b
+    cdef floating *sigma = <floating *>buf.sigma
+    cdef floating *mb = <floating *>buf.mb
+    cdef floating *mz = <floating *>buf.mz
+    cdef floating *bias_vis = <floating *>buf.bias_vis
+    cdef floating *inv_sigma = <floating *>buf.inv_sigma
+    cdef floating *col_a = <floating *>buf.col_a
+    cdef floating *col_b = <floating *>buf.col_b
+    cdef floating wp = <floating>bt.wp, wn = <floating>bt.wn
+    cdef floating lr = cfg.learning_rate, mom = cfg.momentum, g, d, w, zi, si
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
-    cdef bint sparse = cfg.sparsity_cost > 0
-    # momentum folded out of the gradient gemm: it adds (lr / momentum) * gradient to mW
-    # with beta = 1, so BLAS skips its separate pass scaling mW by beta, and the update
-    # pass (which reads mW anyway) multiplies by the momentum
-    cdef bint fold = cfg.momentum >= MIN_FOLDED_MOMENTUM
-    cdef bint rows_contiguous = X.strides[1] == sizeof(floating)
-    cdef int pos_chunk, neg_chunk, vis_chunk, grad_chunk
-    cdef floating wp, wn, g, d, w, zi, si
-    cdef floating lr = cfg.learning_rate, mom = cfg.momentum
-    cdef floating grad_alpha = lr / mom if fold else lr
-    cdef floating grad_beta = 1 if fold else mom
-    cdef floating scale = mom if fold else 1
-    cdef floating l2 = cfg.weight_decay, l1 = cfg.l1
-    cdef floating *vneg
-    cdef floating *hneg
-    cdef floating *chain = chains if cfg.persistent else hsample
-    _part(nv, tid, n_threads, &i0, &i1)
-    _part(nh, tid, n_threads, &j0, &j1)
-    while start < n:
-        n_pos = batch_size if start + batch_size <= n else n - start
-        n_neg = cfg.n_chains if cfg.persistent else n_pos
-        n_tot = n_pos + n_neg
-        wp = 1.0 / n_pos
-        wn = 1.0 / n_neg
-        vneg = vstack + <Py_ssize_t>n_pos * nv
-        hneg = hstack + <Py_ssize_t>n_pos * nh
-        pos_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_pos * nv, n_pos)
-        neg_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_neg * nv, n_neg)
-        vis_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_neg * nh, 0)
-        grad_chunk = _chunk_units(cfg.small_gemm, <int64_t>n_tot * nv, 0)
-
-        # ---- gather this minibatch's rows (split by rows), scaled for Gaussian units
-        _part(n_pos, tid, n_threads, &r0, &r1)
-        for r in range(r0, r1):
-            src = order[start + r]
-            if gauss:
-                for i in range(nv):
-                    vstack[r * nv + i] = X[src, i] * inv_sigma[i]
-            elif rows_contiguous:
-                memcpy(vstack + <Py_ssize_t>r * nv, &X[src, 0], nv * sizeof(floating))
-            else:
-                for i in range(nv):
-                    vstack[r * nv + i] = X[src, i]
-        frbm_barrier()
-
-        # ---- positive phase: this thread's hidden units for every data row
-        if j1 > j0:
-            _products(PRODUCT_HIDDEN, n_pos, j0, j1, nv, nh, <floating>1, vstack, NULL, W,
-                      <floating>0, hstack, pos_chunk)
-            _hidden_rows(0, n_pos, j0, j1, nh, hstack, c, cfg.hidden, cfg.n_copies, wp,
-                         hstack, NULL if cfg.persistent else hsample, cfg.seed,
-                         stream_hidden(0, 0), step)
-        # ---- Gibbs chain: visible block, barrier, hidden block (every chain row)
-        for t in range(1, cfg.k + 1):
-            frbm_barrier()      # the chain's hidden states are complete; vneg is free
-            if i1 > i0:
-                _products(PRODUCT_VISIBLE, n_neg, i0, i1, nv, nh, <floating>1, chain, NULL,
-                          W, <floating>0, vneg, vis_chunk)
-                _visible_rows(0, n_neg, i0, i1, vneg, bias_vis, <floating *>NULL, nv,
-                              cfg.visible, t < cfg.k or cfg.sample_visible, cfg.seed,
-                              stream_visible(t, 0), step)
-            frbm_barrier()      # the visible states are complete
-            if j1 > j0:
-                _products(PRODUCT_HIDDEN, n_neg, j0, j1, nv, nh, <floating>1, vneg, NULL, W,
-                          <floating>0, hneg, neg_chunk)
-                _hidden_rows(0, n_neg, j0, j1, nh, hneg, c, cfg.hidden, cfg.n_copies, -wn,
-                             hneg if t == cfg.k else NULL,
-                             chain if (t < cfg.k or cfg.persistent) else NULL,
-                             cfg.seed, stream_hidden(t, 0), step)
-
-        # ---- learned sigma: s-gradient needs (h W) of every row before W moves
-        if cfg.learn_sigma:
-            frbm_barrier()      # hstack is complete
-            if i1 > i0:
-                gemm(False, False, n_tot, i1 - i0, nh, <floating>1, hstack, nh, W + i0, nv,
-                     <floating>0, scratch + i0, nv)
-            frbm_barrier()      # nobody reads W any more this step
-
-        # ---- visible block: bias statistics (rows added in order: any thread count)
-        _column_sums(vstack, n_pos, nv, i0, i1, col_a)
-        _column_sums(vneg, n_neg, nv, i0, i1, col_b)
+    cdef int nv = cfg.nv, r
+    cdef Py_ssize_t i
+    for i in range(i0, i1):
         if cfg.learn_sigma:
             # d(-E)/dz_i, z = log sigma^2: (vt - b/s)^2 / 2 - vt (h W)_i / 2; the signed
             # row weights are already in hstack, hence in scratch
-            for i in range(i0, i1):
-                g = 0
-                for r in range(n_tot):
-                    d = vstack[<Py_ssize_t>r * nv + i] - bias_vis[i]
-                    w = wp if r < n_pos else -wn
-                    g = g + 0.5 * (w * d * d - vstack[<Py_ssize_t>r * nv + i]
-                                   * scratch[<Py_ssize_t>r * nv + i])
-                if not cfg.sample_visible:
-                    # a mean reconstruction leaves out the unit noise: E[eps^2] / 2 per row
-                    g = g - <floating>0.5
-                mz[i] = mom * mz[i] + <floating>cfg.sigma_learning_rate * g
+            g = 0
+            for r in range(bt.n_tot):
+                d = vstack[<Py_ssize_t>r * nv + i] - bias_vis[i]
+                w = wp if r < bt.n_pos else -wn
+                g = g + 0.5 * (w * d * d - vstack[<Py_ssize_t>r * nv + i]
+                               * scratch[<Py_ssize_t>r * nv + i])
+            if not cfg.sample_visible:
+                # a mean reconstruction leaves out the unit noise: E[eps^2] / 2 per row
+                g = g - <floating>0.5
+            mz[i] = mom * mz[i] + <floating>cfg.sigma_learning_rate * g
+        g = col_a[i] * wp - col_b[i] * wn
+        if gauss:
+            g = g / sigma[i]
+        mb[i] = mom * mb[i] + lr * g
+        b[i] = b[i] + mb[i]
+        if cfg.learn_sigma:
+            zi = 2 * log(sigma[i]) + mz[i]
+            si = exp(zi / 2)
+            sigma[i] = si if si > cfg.min_sigma else cfg.min_sigma
+        if gauss:
+            inv_sigma[i] = 1 / sigma[i]
+            bias_vis[i] = b[i] / sigma[i]
+        else:
+            bias_vis[i] = b[i]
+
+
+cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                                floating *W, int j0, int j1) noexcept nogil:
+    """Hidden units j0..j1-1: statistics, sparsity, the gradient gemm into the momentum
+    of their rows of W, then those rows and c.
+
+    Momentum: with ``momentum >= MIN_FOLDED_MOMENTUM`` the gemm adds
+    ``(lr / momentum) * gradient`` to ``mW`` with beta = 1 (BLAS then skips its separate
+    pass scaling mW by beta) and the update pass, which reads mW anyway, multiplies the
+    sum by the momentum: ``momentum * mW + lr * gradient`` in one pass.
+    """
+    cdef floating *hstack = <floating *>buf.hstack
+    cdef floating *mW = <floating *>buf.mW
+    cdef floating *c = <floating *>buf.c
+    cdef floating *mc = <floating *>buf.mc
+    cdef floating *q = <floating *>buf.q
+    cdef floating *penalty = <floating *>buf.penalty
+    cdef floating *hcol_a = <floating *>buf.hcol_a
+    cdef floating *hcol_b = <floating *>buf.hcol_b
+    cdef bint fold = cfg.momentum >= MIN_FOLDED_MOMENTUM
+    cdef bint sparse = cfg.sparsity_cost > 0
+    cdef floating lr = cfg.learning_rate, mom = cfg.momentum, d
+    cdef floating l2 = cfg.weight_decay, l1 = cfg.l1
+    cdef int nv = cfg.nv, nh = cfg.nh
+    cdef Py_ssize_t j
+    _column_sums(hstack, bt.n_pos, nh, j0, j1, hcol_a)
+    _column_sums(hstack + <Py_ssize_t>bt.n_pos * nh, bt.n_neg, nh, j0, j1, hcol_b)
+    for j in range(j0, j1):
         if sparse:
-            frbm_barrier()      # the sparsity term on W needs every visible mean
-
-        # ---- hidden block: statistics, sparsity, gradient gemm, W and c updates
-        _column_sums(hstack, n_pos, nh, j0, j1, hcol_a)
-        _column_sums(hneg, n_neg, nh, j0, j1, hcol_b)
+            d = cfg.sparsity_decay
+            q[j] = d * q[j] + (1 - d) * hcol_a[j]
+            penalty[j] = <floating>cfg.sparsity_cost * (<floating>cfg.sparsity_target - q[j])
+        else:
+            penalty[j] = 0
+    _products(PRODUCT_GRADIENT, bt.n_tot, j0, j1, nv, nh, lr / mom if fold else lr, hstack,
+              <floating *>buf.vstack, NULL, <floating>1 if fold else mom, mW, bt.grad_chunk)
+    if sparse:      # the sparsity term scales each row's visible means differently
         for j in range(j0, j1):
-            if sparse:
-                d = cfg.sparsity_decay
-                q[j] = d * q[j] + (1 - d) * hcol_a[j]
-                pen_buf[j] = <floating>cfg.sparsity_cost * (<floating>cfg.sparsity_target - q[j])
-            else:
-                pen_buf[j] = 0
-        if j1 > j0:
-            _products(PRODUCT_GRADIENT, n_tot, j0, j1, nv, nh, grad_alpha, hstack, vstack, NULL,
-                      grad_beta, mW, grad_chunk)
-        if sparse:      # the sparsity term scales each row's visible means differently
-            for j in range(j0, j1):
-                _update_row(W + j * nv, mW + j * nv, nv, lr, l2, l1, pen_buf[j] * wp, col_a,
-                            scale)
-        elif j1 > j0:   # one call for the block's rows (contiguous)
-            _update_row(W + <Py_ssize_t>j0 * nv, mW + <Py_ssize_t>j0 * nv,
-                        <int64_t>(j1 - j0) * nv, lr, l2, l1, 0, NULL, scale)
-        for j in range(j0, j1):
-            # hcol_a / hcol_b are sums of rows already weighted +1/n_pos, -1/n_neg
-            mc[j] = mom * mc[j] + lr * (hcol_a[j] + hcol_b[j] + pen_buf[j])
-            c[j] = c[j] + mc[j]
+            _update_row(W + j * nv, mW + j * nv, nv, lr, l2, l1, penalty[j] * <floating>bt.wp,
+                        <floating *>buf.col_a, mom if fold else 1)
+    else:           # one call for the chunk's rows (contiguous)
+        _update_row(W + <Py_ssize_t>j0 * nv, mW + <Py_ssize_t>j0 * nv,
+                    <int64_t>(j1 - j0) * nv, lr, l2, l1, 0, NULL, mom if fold else 1)
+    for j in range(j0, j1):
+        # hcol_a / hcol_b are sums of rows already weighted +1/n_pos, -1/n_neg
+        mc[j] = mom * mc[j] + lr * (hcol_a[j] + hcol_b[j] + penalty[j])
+        c[j] = c[j] + mc[j]
 
-        # ---- visible block: b (and sigma) updates, then the next step's scalings
-        for i in range(i0, i1):
-            g = col_a[i] * wp - col_b[i] * wn
-            if gauss:
-                g = g / sigma[i]
-            mb[i] = mom * mb[i] + lr * g
-            b[i] = b[i] + mb[i]
-            if cfg.learn_sigma:
-                zi = 2 * log(sigma[i]) + mz[i]
-                si = exp(zi / 2)
-                sigma[i] = si if si > cfg.min_sigma else cfg.min_sigma
-            if gauss:
-                inv_sigma[i] = 1 / sigma[i]
-                bias_vis[i] = b[i] / sigma[i]
-            else:
-                bias_vis[i] = b[i]
-        frbm_barrier()      # W, b, c complete; vstack may be overwritten
-        step += 1
-        start += batch_size
+
+cdef inline void _run_chunk(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                            const floating[:, :] X, floating *W, int phase,
+                            int chunk) noexcept nogil:
+    """Chunk ``chunk`` of ``phase`` of the step ``bt`` (see the plan above)."""
+    cdef int k = cfg.k, lo, hi, t
+    cdef int hc = cfg.hidden_chunk, vc = cfg.visible_chunk
+    if phase == 0:
+        _chunk_range(chunk, GATHER_ROWS, bt.n_pos, &lo, &hi)
+        _gather(cfg, bt, buf, X, lo, hi)
+    elif phase == 1:
+        _chunk_range(chunk, hc, cfg.nh, &lo, &hi)
+        _positive_hidden(cfg, bt, buf, W, lo, hi)
+    elif phase < 2 * k + 2:
+        t = phase // 2
+        if phase % 2 == 0:
+            _chunk_range(chunk, vc, cfg.nv, &lo, &hi)
+            _negative_visible(cfg, bt, buf, W, t, lo, hi)
+            if t == k:
+                _visible_statistics(cfg, bt, buf, W, lo, hi)
+                if not cfg.learn_sigma:
+                    _update_visible(cfg, bt, buf, W, lo, hi)
+        else:
+            _chunk_range(chunk, hc, cfg.nh, &lo, &hi)
+            _negative_hidden(cfg, bt, buf, W, t, lo, hi)
+            if t == k and not cfg.learn_sigma:
+                _update_hidden(cfg, bt, buf, W, lo, hi)
+    elif phase == 2 * k + 2:
+        _chunk_range(chunk, vc, cfg.nv, &lo, &hi)
+        _sigma_products(cfg, bt, buf, W, lo, hi)
+    elif chunk < cfg.n_hidden_chunks:
+        _chunk_range(chunk, hc, cfg.nh, &lo, &hi)
+        _update_hidden(cfg, bt, buf, W, lo, hi)
+    else:
+        _chunk_range(chunk - cfg.n_hidden_chunks, vc, cfg.nv, &lo, &hi)
+        _update_visible(cfg, bt, buf, W, lo, hi)
+
+
+cdef void _epoch_worker(const StepConfig *cfg, EpochBuffers *buf, const floating[:, :] X,
+                        floating *W, int n, int batch_size, int first_batch, int n_batches,
+                        uint32_t step0, frbm_sched *sched) noexcept nogil:
+    """One thread's part of minibatches first_batch .. first_batch + n_batches - 1.
+
+    Every thread of the parallel region runs this: it claims the next chunk of the
+    epoch's plan, waits until the phases before that chunk's phase are done, runs it,
+    and claims again; a thread that falls behind finds its phases done and skips them.
+    """
+    cdef Batch bt
+    cdef int64_t base = 0, g = frbm_sched_claim(sched)
+    cdef int s, phase, n_chunks
+    for s in range(first_batch, first_batch + n_batches):
+        _batch(cfg, n, batch_size, s, step0, &bt)
+        for phase in range(_n_phases(cfg)):
+            n_chunks = _phase_chunks(cfg, &bt, phase)
+            while g < base + n_chunks:
+                frbm_sched_wait(sched, base)
+                _run_chunk(cfg, &bt, buf, X, W, phase, <int>(g - base))
+                frbm_sched_finish(sched)
+                g = frbm_sched_claim(sched)
+            base += n_chunks
 
 
 def make_workspace(hyper, int n_visible, int n_hidden, dtype):
@@ -376,29 +550,57 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
                      floating[:, ::1] vstack, floating[:, ::1] hstack,
                      floating[:, ::1] hsample, floating[:, ::1] scratch,
                      floating[:, ::1] vec_v, floating[:, ::1] vec_h,
-                     hyper, uint64_t seed, int n_threads, uint32_t step0, bint small_gemm):
+                     hyper, uint64_t seed, int n_threads, uint32_t step0, bint small_gemm,
+                     int first_batch, int n_batches):
+    """Minibatches first_batch .. first_batch + n_batches - 1 of the epoch ``order``.
+
+    The first call of an epoch (first_batch 0) sets the visible scalings its first step
+    starts from; later calls go on from the ones the previous call left in ``vec_v``.
+    """
     cdef StepConfig cfg = _make_config(hyper, W.shape[1], W.shape[0], seed, n_threads,
                                        small_gemm)
     cdef int batch_size = hyper.batch_size
     cdef int n = order.shape[0], nv = W.shape[1], nh = W.shape[0]
     cdef int i, nt
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
+    cdef EpochBuffers buf
+    cdef frbm_sched sched
     _check_epoch_shapes(X, order, W, chains, vstack, hstack, hsample, scratch, vec_v, vec_h,
                         batch_size, cfg)
     cfg.n_chains = chains.shape[0]
     nt = epoch_threads(batch_size, nv, nh, n_threads)
-    if n == 0:
-        return 0
-    for i in range(nv):     # the scalings the first step starts from
-        vec_v[2, i] = 1 / sigma[i] if gauss else 1
-        vec_v[3, i] = b[i] / sigma[i] if gauss else b[i]
+    if n == 0 or n_batches <= 0:
+        return
+    if first_batch == 0:
+        for i in range(nv):
+            vec_v[2, i] = 1 / sigma[i] if gauss else 1
+            vec_v[3, i] = b[i] / sigma[i] if gauss else b[i]
+    buf.order = &order[0]
+    buf.W = &W[0, 0]
+    buf.b = &b[0]
+    buf.c = &c[0]
+    buf.sigma = &sigma[0]
+    buf.mW = &mW[0, 0]
+    buf.mb = &mb[0]
+    buf.mc = &mc[0]
+    buf.mz = &mz[0]
+    buf.chains = &chains[0, 0]
+    buf.q = &q[0]
+    buf.vstack = &vstack[0, 0]
+    buf.hstack = &hstack[0, 0]
+    buf.hsample = &hsample[0, 0]
+    buf.scratch = &scratch[0, 0]
+    buf.col_a = &vec_v[0, 0]
+    buf.col_b = &vec_v[1, 0]
+    buf.inv_sigma = &vec_v[2, 0]
+    buf.bias_vis = &vec_v[3, 0]
+    buf.hcol_a = &vec_h[0, 0]
+    buf.hcol_b = &vec_h[1, 0]
+    buf.penalty = &vec_h[2, 0]
+    frbm_sched_init(&sched)
     with nogil, parallel(num_threads=nt):
-        _epoch_worker(&cfg, X, &order[0], n, batch_size, &W[0, 0], &b[0], &c[0], &sigma[0],
-                      &mW[0, 0], &mb[0], &mc[0], &mz[0], &chains[0, 0], &q[0],
-                      &vstack[0, 0], &hstack[0, 0], &hsample[0, 0], &scratch[0, 0],
-                      &vec_v[3, 0], &vec_v[2, 0], &vec_v[0, 0], &vec_v[1, 0],
-                      &vec_h[0, 0], &vec_h[1, 0], &vec_h[2, 0], step0)
-    return (n + batch_size - 1) // batch_size
+        _epoch_worker(&cfg, &buf, X, &W[0, 0], n, batch_size, first_batch, n_batches,
+                      step0, &sched)
 
 
 cpdef int epoch_threads(int batch_size, int n_visible, int n_hidden, int n_threads):
@@ -473,6 +675,10 @@ cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed, int n_threads
     cfg.seed = seed
     cfg.n_threads = n_threads
     cfg.small_gemm = small_gemm
+    cfg.hidden_chunk = _unit_chunk(nh)
+    cfg.visible_chunk = _unit_chunk(nv)
+    cfg.n_hidden_chunks = _n_chunks(nh, cfg.hidden_chunk)
+    cfg.n_visible_chunks = _n_chunks(nv, cfg.visible_chunk)
     return cfg
 
 
@@ -481,6 +687,10 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     """One epoch of CD-k / PCD-k over ``X[order]``; updates ``state`` in place.
 
     Same contract as :func:`fastrbm.reference.fit_epoch`; returns the number of updates.
+    The epoch runs in segments of about 20 ms with a check for signals between them: on
+    Ctrl-C it raises KeyboardInterrupt with ``state`` part-way through the epoch (the
+    estimators restore the state the epoch started from). Chunks of work have the same
+    boundaries on any number of threads, so the result does not depend on ``n_threads``.
     ``X`` may have any memory order; it must have the state's dtype. ``small_gemm``
     cuts small-minibatch products into calls OpenBLAS runs unpacked (None: when
     :func:`fastrbm._blasinfo.has_small_gemm_kernels` says the BLAS has such kernels).
@@ -490,13 +700,22 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     if workspace is None:
         workspace = make_workspace(hyper, state.W.shape[1], state.W.shape[0], state.W.dtype)
     ws = workspace
-    nt = epoch_threads(hyper.batch_size, state.W.shape[1], state.W.shape[0], n_threads or 1)
-    with single_blas_thread(nt > 1):
-        return _fit_epoch_typed(X, order, state.W, state.b, state.c, state.sigma, state.mW,
-                                state.mb, state.mc, state.mz, state.chains, state.q,
-                                ws["vstack"], ws["hstack"], ws["hsample"], ws["scratch"],
-                                ws["vec_v"], ws["vec_h"], hyper, seed, n_threads or 1, step0,
-                                small_gemm)
+    cdef int64_t n_batches = (len(order) + hyper.batch_size - 1) // hyper.batch_size
+    cdef int64_t done = 0, m, per = 1
+    cdef double t0
+    with blas_held_at_one():
+        while done < n_batches:
+            m = min(per, n_batches - done)
+            t0 = frbm_seconds()
+            _fit_epoch_typed(X, order, state.W, state.b, state.c, state.sigma, state.mW,
+                             state.mb, state.mc, state.mz, state.chains, state.q,
+                             ws["vstack"], ws["hstack"], ws["hsample"], ws["scratch"],
+                             ws["vec_v"], ws["vec_h"], hyper, seed, n_threads or 1, step0,
+                             small_gemm, done, m)
+            done += m
+            per = next_segment(m, frbm_seconds() - t0)
+            PyErr_CheckSignals()
+    return n_batches
 
 
 cpdef int row_threads(int n_rows, int n_cols, int n_threads):
@@ -508,42 +727,141 @@ cpdef int row_threads(int n_rows, int n_cols, int n_threads):
     return 1
 
 
-cdef inline void _my_rows(int n, int *r0, int *r1) noexcept nogil:
-    """This thread's contiguous block of ``n`` rows inside a parallel region."""
-    _part(n, frbm_thread_num(), frbm_num_threads(), r0, r1)
+# ------------------------------------------------------------ row-split kernels
+# The inference kernels cut the rows into chunks that threads claim (src_c/frbm_sched.h:
+# a descheduled thread holds up only the chunk it is in), each multiplying its rows by
+# all of W with single-threaded BLAS. A chunk is at most ROW_CHUNK_MACS multiply-adds,
+# so that segments between checks for signals stay short, and has at least
+# MIN_ROW_CHUNK rows where that allows (BLAS packs W once per call).
+DEF ROW_CHUNK_MACS = 50000000
+DEF MIN_ROW_CHUNK = 16
+
+cdef enum:
+    JOB_HIDDEN = 0          # x = V W^T; hidden means and/or samples
+    JOB_VISIBLE = 1         # out = H W; visible means or samples, in place
+    JOB_FREE_ENERGY = 2     # x = V W^T; F(v) per row
 
 
-cdef void _hidden_worker(int n, int nv, int nh, const floating *V, const floating *W,
-                         const floating *c, int hidden, int n_copies, floating *x,
-                         floating *mean_out, floating *sample_out, uint64_t seed,
-                         uint32_t stream, uint32_t step) noexcept nogil:
-    """This thread's rows: x = V W^T (single-threaded BLAS), then the hidden row pass."""
+# One row-split kernel call (pointers to one float type).
+cdef struct RowJob:
+    int kind
+    int n                   # rows
+    int n_in                # columns of the input rows
+    int n_out               # columns of the products
+    int units               # unit type of the layer computed
+    int n_copies
+    bint sample
+    int visible             # free energy: the visible unit type
+    uint64_t seed
+    uint32_t stream
+    uint32_t step
+    int rows_per_chunk
+    const void *rows        # V (n x nv) or H (n x nh), C order
+    const void *W           # (nh x nv)
+    const void *bias        # c (hidden), b / sigma or b (visible), c (free energy)
+    const void *scale       # visible: sigma or NULL; free energy: sigma or NULL
+    const void *b           # free energy: visible biases
+    void *x                 # products (n x n_out)
+    void *mean_out
+    void *sample_out
+    double *energy          # free energy per row
+
+
+cdef inline int _rows_per_chunk(int n, int n_in, int n_out) noexcept nogil:
+    cdef int64_t per = (n + CHUNKS_PER_PASS - 1) // CHUNKS_PER_PASS
+    cdef int64_t cap = ROW_CHUNK_MACS // (<int64_t>n_in * n_out if n_in * n_out > 0 else 1)
+    if per < MIN_ROW_CHUNK:
+        per = MIN_ROW_CHUNK
+    if per > cap:
+        per = cap
+    return <int>per if per >= 1 else 1
+
+
+cdef void _row_chunk(const RowJob *job, int r0, int r1, floating *dtype_tag) noexcept nogil:
+    """Rows r0..r1-1 of ``job``."""
+    cdef const floating *rows = <const floating *>job.rows
+    cdef const floating *W = <const floating *>job.W
+    cdef floating *x = <floating *>job.x
+    cdef int n_in = job.n_in, n_out = job.n_out, r
+    if job.kind == JOB_VISIBLE:
+        gemm(False, False, r1 - r0, n_out, n_in, <floating>1, rows + <Py_ssize_t>r0 * n_in,
+             n_in, W, n_out, <floating>0, x + <Py_ssize_t>r0 * n_out, n_out)
+        _visible_rows(r0, r1, 0, n_out, x, <const floating *>job.bias,
+                      <const floating *>job.scale, n_out, job.units, job.sample, job.seed,
+                      job.stream, job.step)
+        return
+    gemm(False, True, r1 - r0, n_out, n_in, <floating>1, rows + <Py_ssize_t>r0 * n_in, n_in,
+         W, n_in, <floating>0, x + <Py_ssize_t>r0 * n_out, n_out)
+    if job.kind == JOB_HIDDEN:
+        _hidden_rows(r0, r1, 0, n_out, n_out, x, <const floating *>job.bias, job.units,
+                     job.n_copies, <floating>1, <floating *>job.mean_out,
+                     <floating *>job.sample_out, job.seed, job.stream, job.step)
+    else:
+        for r in range(r0, r1):
+            job.energy[r] = _free_energy_row(rows + <Py_ssize_t>r * n_in,
+                                             x + <Py_ssize_t>r * n_out,
+                                             <const floating *>job.b,
+                                             <const floating *>job.bias,
+                                             <const floating *>job.scale, n_in, n_out,
+                                             job.visible, job.units, job.n_copies)
+
+
+cdef void _row_worker(const RowJob *job, int64_t first_chunk, int64_t n_chunks,
+                      frbm_sched *sched, floating *dtype_tag) noexcept nogil:
+    """Claim chunks first_chunk .. first_chunk + n_chunks - 1 until none is left."""
+    cdef int64_t g = frbm_sched_claim(sched)
     cdef int r0, r1
-    _my_rows(n, &r0, &r1)
-    if r1 <= r0:
-        return
-    gemm(False, True, r1 - r0, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W, nv,
-         <floating>0, x + <Py_ssize_t>r0 * nh, nh)
-    _hidden_rows(r0, r1, 0, nh, nh, x, c, hidden, n_copies, <floating>1, mean_out,
-                 sample_out, seed, stream, step)
+    while g < n_chunks:
+        _chunk_range(<int>(first_chunk + g), job.rows_per_chunk, job.n, &r0, &r1)
+        _row_chunk(job, r0, r1, dtype_tag)
+        g = frbm_sched_claim(sched)
 
 
-def _hidden_typed(const floating[:, ::1] V, const floating[:, ::1] W, const floating[::1] c,
-                  floating[:, ::1] mean_out, floating[:, ::1] sample_out, int hidden,
-                  int n_copies, uint64_t seed, uint32_t stream, uint32_t step, int nt):
-    cdef int n = V.shape[0], nv = V.shape[1], nh = W.shape[0]
-    cdef floating *mean_ptr = &mean_out[0, 0] if mean_out is not None else NULL
-    cdef floating *sample_ptr = &sample_out[0, 0] if sample_out is not None else NULL
-    cdef floating *x = mean_ptr
-    cdef floating[:, ::1] tmp
-    if n == 0:
+cdef void _row_segment(const RowJob *job, int64_t first_chunk, int64_t n_chunks, int nt,
+                       bint double_precision) noexcept nogil:
+    cdef frbm_sched sched
+    frbm_sched_init(&sched)
+    with parallel(num_threads=nt):
+        if double_precision:
+            _row_worker(job, first_chunk, n_chunks, &sched, <double *>NULL)
+        else:
+            _row_worker(job, first_chunk, n_chunks, &sched, <float *>NULL)
+
+
+cdef _run_rows(RowJob *job, bint double_precision, int n_threads):
+    """Run ``job`` in paced segments of chunks, checking for signals between them, with
+    BLAS held at one thread (each thread calls it on its own rows)."""
+    cdef int nt = row_threads(job.n, job.n_in + job.n_out, n_threads)
+    cdef int64_t n_chunks, done = 0, m, per = 1
+    cdef double t0
+    if job.n == 0:
         return
-    if x == NULL:
-        tmp = np.empty((n, nh), dtype=np.asarray(V).dtype)
-        x = &tmp[0, 0]
-    with nogil, parallel(num_threads=nt):
-        _hidden_worker(n, nv, nh, &V[0, 0], &W[0, 0], &c[0], hidden, n_copies, x, mean_ptr,
-                       sample_ptr, seed, stream, step)
+    job.rows_per_chunk = _rows_per_chunk(job.n, job.n_in, job.n_out)
+    n_chunks = _n_chunks(job.n, job.rows_per_chunk)
+    with blas_held_at_one():
+        while done < n_chunks:
+            m = min(per, n_chunks - done)
+            t0 = frbm_seconds()
+            with nogil:
+                _row_segment(job, done, m, nt, double_precision)
+            done += m
+            per = next_segment(m, frbm_seconds() - t0)
+            PyErr_CheckSignals()
+
+
+cdef const void *_ptr(a, dtype, str name, bint writes=False) except? NULL:
+    """Address of the first element of ``a`` (NULL for None), which must be a
+    C-contiguous ndarray of ``dtype`` (and writeable when the kernel ``writes`` to it):
+    the kernels index it as such."""
+    if a is None:
+        return NULL
+    if not isinstance(a, np.ndarray) or a.dtype != dtype or not a.flags.c_contiguous:
+        raise TypeError(f"{name} must be a C-contiguous {np.dtype(dtype).name} ndarray")
+    if writes and not a.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+    if a.size == 0:
+        return NULL
+    return <const void *><size_t>a.ctypes.data
 
 
 def hidden_conditional(V, W, c, sigma, int hidden, int n_copies, seed, stream, step,
@@ -551,41 +869,26 @@ def hidden_conditional(V, W, c, sigma, int hidden, int n_copies, seed, stream, s
     """Hidden means and/or samples given visible rows ``V`` (data space).
 
     Twin of :func:`fastrbm.reference.hidden_conditional`; writes into ``mean_out`` /
-    ``sample_out`` (either may be None) and returns them. Rows are split over OpenMP
-    threads, each multiplying its own rows with single-threaded BLAS.
+    ``sample_out`` (either may be None) and returns them. Rows are cut into chunks that
+    OpenMP threads claim, each multiplying its rows with single-threaded BLAS.
     """
+    cdef RowJob job
     _check_copies(n_copies)
-    Vt = V if sigma is None else np.ascontiguousarray(V / sigma, dtype=V.dtype)
-    nt = row_threads(V.shape[0], V.shape[1] + W.shape[0], n_threads or 1)
-    with single_blas_thread(nt > 1):
-        _hidden_typed(Vt, W, c, mean_out, sample_out, hidden, n_copies, seed, stream, step, nt)
+    Vt = np.ascontiguousarray(V if sigma is None else V / sigma, dtype=W.dtype)
+    x = mean_out if mean_out is not None else np.empty((V.shape[0], W.shape[0]), W.dtype)
+    job.kind = JOB_HIDDEN
+    job.n, job.n_in, job.n_out = V.shape[0], W.shape[1], W.shape[0]
+    job.units, job.n_copies, job.sample = hidden, n_copies, sample_out is not None
+    job.seed, job.stream, job.step = seed, stream, step
+    dt = W.dtype
+    job.rows, job.W, job.bias = _ptr(Vt, dt, "V"), _ptr(W, dt, "W"), _ptr(c, dt, "c")
+    job.scale, job.b = NULL, NULL
+    job.x = <void *>_ptr(x, dt, "mean_out", True)
+    job.mean_out = <void *>_ptr(mean_out, dt, "mean_out", True)
+    job.sample_out = <void *>_ptr(sample_out, dt, "sample_out", True)
+    job.energy = NULL
+    _run_rows(&job, W.dtype == np.float64, n_threads or 1)
     return mean_out, sample_out
-
-
-cdef void _visible_worker(int n, int nh, int nv, const floating *H, const floating *W,
-                          const floating *bias, const floating *scale, floating *out,
-                          int visible, bint sample, uint64_t seed, uint32_t stream,
-                          uint32_t step) noexcept nogil:
-    """This thread's rows: out = H W (single-threaded BLAS), then the visible row pass."""
-    cdef int r0, r1
-    _my_rows(n, &r0, &r1)
-    if r1 <= r0:
-        return
-    gemm(False, False, r1 - r0, nv, nh, <floating>1, H + <Py_ssize_t>r0 * nh, nh, W, nv,
-         <floating>0, out + <Py_ssize_t>r0 * nv, nv)
-    _visible_rows(r0, r1, 0, nv, out, bias, scale, nv, visible, sample, seed, stream, step)
-
-
-def _visible_typed(const floating[:, ::1] H, const floating[:, ::1] W, const floating[::1] bias,
-                   floating[::1] scale, floating[:, ::1] out, int visible, bint sample,
-                   uint64_t seed, uint32_t stream, uint32_t step, int nt):
-    cdef int n = H.shape[0], nh = H.shape[1], nv = W.shape[1]
-    cdef floating *scale_ptr = &scale[0] if scale is not None else NULL
-    if n == 0:
-        return
-    with nogil, parallel(num_threads=nt):
-        _visible_worker(n, nh, nv, &H[0, 0], &W[0, 0], &bias[0], scale_ptr, &out[0, 0],
-                        visible, sample, seed, stream, step)
 
 
 def visible_conditional(H, W, b, sigma, int visible, seed, stream, step, out, sample,
@@ -594,9 +897,18 @@ def visible_conditional(H, W, b, sigma, int visible, seed, stream, step, out, sa
 
     Twin of :func:`fastrbm.reference.visible_conditional`; writes into ``out``.
     """
-    nt = row_threads(H.shape[0], H.shape[1] + W.shape[1], n_threads or 1)
-    with single_blas_thread(nt > 1):
-        _visible_typed(H, W, b, sigma, out, visible, sample, seed, stream, step, nt)
+    cdef RowJob job
+    H = np.ascontiguousarray(H, dtype=W.dtype)
+    job.kind = JOB_VISIBLE
+    job.n, job.n_in, job.n_out = H.shape[0], W.shape[0], W.shape[1]
+    job.units, job.n_copies, job.sample = visible, 1, bool(sample)
+    job.seed, job.stream, job.step = seed, stream, step
+    dt = W.dtype
+    job.rows, job.W, job.bias = _ptr(H, dt, "H"), _ptr(W, dt, "W"), _ptr(b, dt, "b")
+    job.scale, job.b = _ptr(sigma, dt, "sigma"), NULL
+    job.x, job.mean_out, job.sample_out = <void *>_ptr(out, dt, "out", True), NULL, NULL
+    job.energy = NULL
+    _run_rows(&job, W.dtype == np.float64, n_threads or 1)
     return out
 
 
@@ -606,41 +918,13 @@ def gibbs(V, W, b, c, sigma, int visible, int hidden, int n_copies, int n_steps,
     n, nh = V.shape[0], W.shape[0]
     H = np.empty((n, nh), dtype=V.dtype)
     v = np.array(V, dtype=V.dtype, order="C", copy=True)
-    for t in range(1, n_steps + 1):
-        hidden_conditional(v, W, c, sigma, hidden, n_copies, seed,
-                           stream_hidden(t, purpose), step, None, H, n_threads)
-        visible_conditional(H, W, b, sigma, visible, seed, stream_visible(t, purpose), step,
-                            v, t < n_steps or sample_last, n_threads)
+    with blas_held_at_one():
+        for t in range(1, n_steps + 1):
+            hidden_conditional(v, W, c, sigma, hidden, n_copies, seed,
+                               stream_hidden(t, purpose), step, None, H, n_threads)
+            visible_conditional(H, W, b, sigma, visible, seed, stream_visible(t, purpose),
+                                step, v, t < n_steps or sample_last, n_threads)
     return v
-
-
-cdef void _free_energy_worker(int n, int nv, int nh, const floating *V, const floating *W,
-                              const floating *b, const floating *c, const floating *sigma,
-                              floating *X, double *out, int visible, int hidden,
-                              int n_copies) noexcept nogil:
-    cdef int r0, r1, r
-    _my_rows(n, &r0, &r1)
-    if r1 <= r0:
-        return
-    gemm(False, True, r1 - r0, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W, nv,
-         <floating>0, X + <Py_ssize_t>r0 * nh, nh)
-    for r in range(r0, r1):
-        out[r] = _free_energy_row(V + <Py_ssize_t>r * nv, X + <Py_ssize_t>r * nh, b, c, sigma,
-                                  nv, nh, visible, hidden, n_copies)
-
-
-def _free_energy_typed(const floating[:, ::1] V, const floating[:, ::1] W,
-                       const floating[::1] b, const floating[::1] c, floating[::1] sigma,
-                       int visible, int hidden, int n_copies, double[::1] out, int nt):
-    cdef int n = V.shape[0], nv = V.shape[1], nh = W.shape[0]
-    cdef floating[:, ::1] X
-    if n == 0:
-        return
-    X = np.empty((n, nh), dtype=np.asarray(V).dtype)
-    with nogil, parallel(num_threads=nt):
-        _free_energy_worker(n, nv, nh, &V[0, 0], &W[0, 0], &b[0], &c[0],
-                            &sigma[0] if sigma is not None else NULL, &X[0, 0], &out[0],
-                            visible, hidden, n_copies)
 
 
 cdef inline double _free_energy_row(const floating *vt, const floating *x, const floating *b,
@@ -668,16 +952,22 @@ cdef inline double _free_energy_row(const floating *vt, const floating *x, const
     return vis - hid
 
 
-
-
-
 def free_energy(V, W, b, c, sigma, int visible, int hidden, int n_copies=1, n_threads=None):
     """F(v) per row as float64; twin of :func:`fastrbm.reference.free_energy`."""
-    Vt = V if sigma is None else np.ascontiguousarray(V / sigma, dtype=V.dtype)
+    cdef RowJob job
+    Vt = np.ascontiguousarray(V if sigma is None else V / sigma, dtype=W.dtype)
     out = np.empty(V.shape[0], dtype=np.float64)
-    nt = row_threads(V.shape[0], V.shape[1] + W.shape[0], n_threads or 1)
-    with single_blas_thread(nt > 1):
-        _free_energy_typed(Vt, W, b, c, sigma, visible, hidden, n_copies, out, nt)
+    x = np.empty((V.shape[0], W.shape[0]), dtype=W.dtype)
+    job.kind = JOB_FREE_ENERGY
+    job.n, job.n_in, job.n_out = V.shape[0], W.shape[1], W.shape[0]
+    job.units, job.n_copies, job.sample, job.visible = hidden, n_copies, False, visible
+    job.seed, job.stream, job.step = 0, 0, 0
+    dt = W.dtype
+    job.rows, job.W, job.bias = _ptr(Vt, dt, "V"), _ptr(W, dt, "W"), _ptr(c, dt, "c")
+    job.scale, job.b = _ptr(sigma, dt, "sigma"), _ptr(b, dt, "b")
+    job.x, job.mean_out, job.sample_out = <void *>_ptr(x, dt, "x", True), NULL, NULL
+    job.energy = <double *><size_t>out.ctypes.data
+    _run_rows(&job, W.dtype == np.float64, n_threads or 1)
     return out
 
 

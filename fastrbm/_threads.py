@@ -1,45 +1,82 @@
-"""Thread-count resolution and the one lazily made threadpoolctl controller.
+"""Thread counts: what ``n_threads`` means, and the one shared hold on BLAS's threads.
 
-``n_threads`` sets both the OpenMP threads of the elementwise passes (passed to the
-kernels) and the BLAS threads (through threadpoolctl). The controller is made on first
-use, never at import: made at import time, such controllers have deadlocked elsewhere.
+``n_threads=None`` means what the process is allowed: OpenMP's ``omp_get_max_threads()``
+(which honours ``OMP_NUM_THREADS``, threadpoolctl's limits and joblib's per-worker
+limits), capped by the cores this process may run on; an explicit count above those
+cores is capped with a warning.
+
+The compiled kernels split their work over OpenMP threads and call BLAS from each of
+them, so BLAS must run one thread meanwhile (its own threads would oversubscribe the
+cores). BLAS's thread count is process-wide, and its result can depend on it, so it is
+changed only through :class:`BlasHold`: one lock, one count of holders, the caller's
+setting saved by the first holder and restored by the last. Holders that want the same
+setting share it; one that wants another waits until the others are done. Concurrent
+calls from several Python threads therefore run with exactly the settings the same
+calls would have one after another, and fastrbm never raises BLAS above its caller's
+setting.
+
+The threadpoolctl controller is made on first use, never at import: made at import
+time, such controllers have deadlocked elsewhere.
 """
 from __future__ import annotations
 
-import contextlib
+import numbers
 import os
 import threading
+import warnings
 
 _controller = None
-_lock = threading.Lock()
+_controller_lock = threading.Lock()
 
 
 def available_cores() -> int:
-    """Cores this process may run on."""
+    """Cores this process may run on (its CPU affinity where the OS has one)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
 
 
+def openmp_max_threads() -> int:
+    """``omp_get_max_threads()`` of the kernels' OpenMP (1 in a serial build)."""
+    from ._kernels import openmp_max_threads as omp_max
+
+    return max(1, int(omp_max()))
+
+
 def resolve_n_threads(n_threads) -> int:
-    """``None`` -> all cores this process may use; a positive int -> itself."""
+    """The thread count a kernel call uses for ``n_threads``.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        None: OpenMP's default for this thread of the process, capped by the usable
+        cores. A positive int: itself, capped (with a warning) by the usable cores.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    cores = available_cores()
     if n_threads is None:
-        return available_cores()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, (int,)) and not (
-        hasattr(n_threads, "__index__")
-    ):
+        return min(openmp_max_threads(), cores)
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral):
         raise TypeError(f"n_threads must be None or a positive int; got {n_threads!r}")
     n = int(n_threads)
     if n < 1:
         raise ValueError(f"n_threads must be None or a positive int; got {n_threads!r}")
+    if n > cores:
+        warnings.warn(f"n_threads={n} exceeds the {cores} core(s) this process may use; "
+                      f"using {cores}", RuntimeWarning, stacklevel=3)
+        return cores
     return n
 
 
 def controller():
     """The process-wide ``threadpoolctl.ThreadpoolController``, made on first call."""
     global _controller
-    with _lock:
+    with _controller_lock:
         if _controller is None:
             from threadpoolctl import ThreadpoolController
 
@@ -47,100 +84,101 @@ def controller():
         return _controller
 
 
-class _BlasLimit:
-    """Set every BLAS library to ``n`` threads inside the block, restoring each after.
+def _blas_libraries() -> list:
+    """threadpoolctl's controllers of every BLAS loaded in the process."""
+    return [lib for lib in controller().lib_controllers if lib.user_api == "blas"]
 
-    The libraries' own get/set calls (about 1 us each) instead of threadpoolctl's
-    ``limit`` (about 10 us, it re-reads every library's record): estimators enter this
-    once per ``fit``/``partial_fit``/``transform``, and a ``partial_fit`` epoch of a
-    small model takes under a millisecond.
+
+class _BlasState:
+    """The shared hold: who holds BLAS, at which setting, and what to restore."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.holders = 0
+        self.target = None          # the held setting (None: the caller's, unchanged)
+        self.saved = []             # (library, caller's count) to restore
+        self.local = threading.local()
+
+
+_state = _BlasState()
+
+
+class BlasHold:
+    """Hold every BLAS library at ``n`` threads (never above the caller's setting).
+
+    Parameters
+    ----------
+    n : int or None
+        The wanted thread count; None keeps the caller's setting (but still waits while
+        another holder has changed it, so that the call sees the caller's setting).
+
+    Nested holds in one Python thread share the outer hold's setting.
     """
 
-    __slots__ = ("n", "saved")
+    __slots__ = ("n", "nested")
 
     def __init__(self, n):
         self.n = n
-        self.saved = []
+        self.nested = False
 
     def __enter__(self):
-        for lib in controller().lib_controllers:
-            if lib.user_api != "blas":
-                continue
-            before = lib.get_num_threads()
-            if before is not None and before != self.n:
-                lib.set_num_threads(self.n)
-                self.saved.append((lib, before))
+        st = _state
+        depth = getattr(st.local, "depth", 0)
+        if depth:
+            self.nested = True
+            st.local.depth = depth + 1
+            return self
+        with st.cond:
+            while st.holders and st.target != self._target(st):
+                st.cond.wait()
+            if not st.holders:
+                self._apply(st)
+            st.holders += 1
+        st.local.depth = 1
         return self
 
+    def _target(self, st):
+        """The setting this hold needs, given what the caller had."""
+        if self.n is None:
+            return None
+        callers = [count for _, count in st.saved] if st.holders else [
+            lib.get_num_threads() for lib in _blas_libraries()]
+        known = [c for c in callers if c is not None]
+        low = min(known) if known else self.n
+        return min(self.n, low)
+
+    def _apply(self, st):
+        st.saved = [(lib, lib.get_num_threads()) for lib in _blas_libraries()]
+        st.target = self._target(st)
+        if st.target is not None:
+            for lib, before in st.saved:
+                if before is not None and before > st.target:
+                    lib.set_num_threads(st.target)
+
     def __exit__(self, *exc):
-        for lib, before in reversed(self.saved):
-            lib.set_num_threads(before)
-        self.saved.clear()
+        st = _state
+        st.local.depth -= 1
+        if self.nested:
+            return False
+        with st.cond:
+            st.holders -= 1
+            if not st.holders:
+                if st.target is not None:
+                    for lib, before in reversed(st.saved):
+                        if before is not None and before > st.target:
+                            lib.set_num_threads(before)
+                st.saved, st.target = [], None
+                st.cond.notify_all()
         return False
 
 
-def blas_threads(n_threads):
-    """Limit BLAS to ``n_threads`` inside the block; ``None`` leaves BLAS as it is."""
-    if n_threads is None:
-        return contextlib.nullcontext()
-    return _BlasLimit(resolve_n_threads(n_threads))
+def blas_held_at_one() -> BlasHold:
+    """BLAS at one thread inside the block: the compiled kernels enter this themselves
+    (they call BLAS from each of their OpenMP threads), so direct calls are safe too."""
+    return BlasHold(1)
 
 
-class _OneThread:
-    """Hold one BLAS library at one thread inside the block, restoring its count after.
-
-    A few ctypes calls (about 1 us) where threadpoolctl's ``limit`` over every library
-    takes about 10 us: a kernel call on a 10-row minibatch takes 200 us.
-    """
-
-    __slots__ = ("lib", "before")
-
-    def __init__(self, lib):
-        self.lib = lib
-        self.before = None
-
-    def __enter__(self):
-        before = self.lib.get_num_threads()
-        if before is not None and before > 1:
-            self.lib.set_num_threads(1)
-            self.before = before
-        return self
-
-    def __exit__(self, *exc):
-        if self.before is not None:
-            self.lib.set_num_threads(self.before)
-        return False
-
-
-_kernels_blas = None
-
-
-def _kernels_blas_controller():
-    """threadpoolctl's controller of the BLAS the kernels call, or False if unknown."""
-    global _kernels_blas
-    if _kernels_blas is None:
-        from ._blasinfo import kernels_blas_info
-
-        path = kernels_blas_info().get("filepath")
-        found = [lib for lib in controller().lib_controllers
-                 if path and getattr(lib, "filepath", None) == path]
-        _kernels_blas = found[0] if len(found) == 1 else False
-    return _kernels_blas
-
-
-def single_blas_thread(active: bool):
-    """A context in which the kernels' BLAS runs one thread (when ``active``; otherwise
-    nothing).
-
-    Kernels that split work over OpenMP threads call BLAS from each of them: BLAS's own
-    threads would then oversubscribe the cores and, spinning, stall the other pool.
-    The kernels enter this themselves, so a direct call is as safe as an estimator's.
-    Only the library behind ``scipy.linalg.cython_blas`` is touched (the kernels call
-    no other); when it cannot be identified, every BLAS is limited.
-    """
-    if not active:
-        return contextlib.nullcontext()
-    lib = _kernels_blas_controller()
-    if lib:
-        return _OneThread(lib)
-    return controller().limit(limits=1, user_api="blas")
+def blas_threads(n_threads) -> BlasHold:
+    """BLAS at ``n_threads`` (at most the caller's setting) inside the block; None keeps
+    the caller's setting. For code that multiplies through NumPy (the reference)."""
+    return BlasHold(None if n_threads is None else resolve_n_threads(n_threads))
