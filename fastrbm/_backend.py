@@ -6,9 +6,12 @@ either has the same parameters up to float rounding.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from . import reference, streams
+from ._threads import blas_threads
 
 
 class NumpyBackend:
@@ -22,9 +25,9 @@ class NumpyBackend:
     def make_workspace(self, hyper, n_visible, n_hidden, dtype):
         return None
 
-    def training_blas_threads(self, hyper, n_visible, n_hidden, n_threads):
-        """BLAS threads while training: NumPy's products use BLAS's own threads."""
-        return n_threads
+    def blas_context(self, n_threads):
+        """BLAS at ``n_threads`` (at most the caller's setting) around NumPy's products."""
+        return blas_threads(n_threads)
 
     def hidden_mean(self, V, W, c, sigma, hidden, n_copies, n_threads):
         return reference.hidden_mean(reference.hidden_input(V, W, c, sigma), hidden, n_copies)
@@ -71,11 +74,9 @@ class CythonBackend:
     def make_workspace(self, hyper, n_visible, n_hidden, dtype):
         return self.k.make_workspace(hyper, n_visible, n_hidden, dtype)
 
-    def training_blas_threads(self, hyper, n_visible, n_hidden, n_threads):
-        """BLAS threads while training: 1 when the epoch splits rows over OpenMP threads
-        (each calls BLAS on its own rows; nesting BLAS threads would oversubscribe)."""
-        nt = self.k.epoch_threads(hyper.batch_size, n_visible, n_hidden, n_threads)
-        return 1 if nt > 1 else n_threads
+    def blas_context(self, n_threads):
+        """Nothing: the kernels hold BLAS at one thread themselves while they run."""
+        return contextlib.nullcontext()
 
     def hidden_mean(self, V, W, c, sigma, hidden, n_copies, n_threads):
         out = np.empty((V.shape[0], W.shape[0]), dtype=W.dtype)

@@ -36,7 +36,8 @@ from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_ST
 
 from fastrbm._segments cimport (frbm_sched, frbm_sched_init, frbm_sched_claim,
                                frbm_sched_finish, frbm_sched_wait, frbm_seconds,
-                               next_segment, PyErr_CheckSignals)
+                               next_segment, PyErr_CheckSignals, ThreadChoice,
+                               thread_choice_init, choose_threads, record_segment)
 from fastrbm._omp cimport frbm_openmp_enabled, frbm_omp_max_threads
 
 DEF NRELU_CUTOFF = 40.0
@@ -194,7 +195,7 @@ cdef inline void _products(int kind, int rows, int u0, int u1, int nv, int nh,
 #   2k + 2      learned sigma only: (h W) of every row, before W moves
 #   2k + 3      learned sigma only: the updates (hidden chunks, then visible chunks)
 DEF GATHER_ROWS = 32
-DEF CHUNKS_PER_PASS = 8     # enough for 2-4 threads to balance, few enough to keep
+DEF CHUNKS_PER_PASS = 4     # two per thread on 2 cores: balance, yet long gemm calls
 DEF MIN_UNIT_CHUNK = 32     # each gemm call long (BLAS re-packs its other operand)
 
 
@@ -690,7 +691,9 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     The epoch runs in segments of about 20 ms with a check for signals between them: on
     Ctrl-C it raises KeyboardInterrupt with ``state`` part-way through the epoch (the
     estimators restore the state the epoch started from). Chunks of work have the same
-    boundaries on any number of threads, so the result does not depend on ``n_threads``.
+    boundaries on any number of threads, so the result does not depend on ``n_threads``,
+    and each segment runs on the thread count (``n_threads`` or 1) that has been faster
+    so far (see _segments.pxd): under load, one thread can beat two.
     ``X`` may have any memory order; it must have the state's dtype. ``small_gemm``
     cuts small-minibatch products into calls OpenBLAS runs unpacked (None: when
     :func:`fastrbm._blasinfo.has_small_gemm_kernels` says the BLAS has such kernels).
@@ -702,7 +705,10 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     ws = workspace
     cdef int64_t n_batches = (len(order) + hyper.batch_size - 1) // hyper.batch_size
     cdef int64_t done = 0, m, per = 1
-    cdef double t0
+    cdef double t0, seconds
+    cdef ThreadChoice choice
+    thread_choice_init(&choice, epoch_threads(hyper.batch_size, state.W.shape[1],
+                                              state.W.shape[0], n_threads or 1))
     with blas_held_at_one():
         while done < n_batches:
             m = min(per, n_batches - done)
@@ -710,10 +716,12 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
             _fit_epoch_typed(X, order, state.W, state.b, state.c, state.sigma, state.mW,
                              state.mb, state.mc, state.mz, state.chains, state.q,
                              ws["vstack"], ws["hstack"], ws["hsample"], ws["scratch"],
-                             ws["vec_v"], ws["vec_h"], hyper, seed, n_threads or 1, step0,
-                             small_gemm, done, m)
+                             ws["vec_v"], ws["vec_h"], hyper, seed, choose_threads(&choice),
+                             step0, small_gemm, done, m)
+            seconds = frbm_seconds() - t0
+            record_segment(&choice, m, seconds)
             done += m
-            per = next_segment(m, frbm_seconds() - t0)
+            per = next_segment(m, seconds)
             PyErr_CheckSignals()
     return n_batches
 

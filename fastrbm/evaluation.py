@@ -240,13 +240,13 @@ def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
                           RuntimeWarning, stacklevel=2)
     progress = _Progress(verbose)
     t0 = time.perf_counter()
-    with blas_threads(n_threads):
-        if backend == "cython":
-            from . import _ais   # holds BLAS at one thread itself when it splits the runs
-            log_w, log_z_base = _ais.ais(W, b, c, s, hyper.visible, hyper.hidden,
-                                         hyper.n_copies, betas, base_b, base_s, n_runs, seed,
-                                         streams.PURPOSE_AIS, n_threads, progress)
-        else:
+    if backend == "cython":
+        from . import _ais   # holds BLAS at one thread itself
+        log_w, log_z_base = _ais.ais(W, b, c, s, hyper.visible, hyper.hidden,
+                                     hyper.n_copies, betas, base_b, base_s, n_runs, seed,
+                                     streams.PURPOSE_AIS, n_threads, progress)
+    else:
+        with blas_threads(n_threads):
             log_w, log_z_base = reference.ais(W, b, c, s, hyper.visible, hyper.hidden,
                                               hyper.n_copies, betas, base_b, base_s, n_runs,
                                               seed, streams.PURPOSE_AIS, progress)

@@ -16,7 +16,7 @@ import numpy as np
 from . import streams
 from ._backend import get_backend
 from ._estimator import EstimatorMixin, available_if
-from ._threads import blas_threads, resolve_n_threads
+from ._threads import resolve_n_threads
 from ._validation import (check_data, check_float, check_positive_int, resolve_dtype,
                           seed_from)
 from .state import Hyper, TrainState
@@ -372,7 +372,7 @@ class RBM(EstimatorMixin):
         workspace = backend.make_workspace(hyper, X.shape[1], state.W.shape[0], X.dtype)
         # (the epoch kernel holds BLAS at one thread itself while it splits rows)
         last_good = None    # the state at the start of the epoch, to roll back a divergence
-        with blas_threads(self.n_threads):
+        with backend.blas_context(self.n_threads):
             for _ in range(n_epochs):
                 epoch = self.n_iter_ + 1
                 order = self._epoch_order(X.shape[0])
@@ -405,7 +405,8 @@ class RBM(EstimatorMixin):
 
     # ------------------------------------------------------------ inference
     def _run(self, fn, *args):
-        with blas_threads(self.n_threads):
+        """``fn(*args)`` for ``fn`` a bound method of a backend, with its BLAS setting."""
+        with fn.__self__.blas_context(self.n_threads):
             return fn(*args)
 
     def transform(self, X) -> np.ndarray:

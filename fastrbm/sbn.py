@@ -25,7 +25,6 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from . import streams
-from ._threads import blas_threads
 from ._validation import check_data, check_positive_int, seed_from
 from .reference import uniforms
 
@@ -62,7 +61,7 @@ def sample_hidden(rbm, V: np.ndarray, seed: int, stream: int, step: int) -> np.n
     """
     hyper, backend, n_threads, (W, _, c, s) = _kernel_args(rbm)
     V = np.ascontiguousarray(V, dtype=W.dtype)
-    with blas_threads(rbm.n_threads):
+    with backend.blas_context(rbm.n_threads):
         return backend.hidden_sample(V, W, c, s, hyper.hidden, hyper.n_copies, seed, stream,
                                      step, n_threads)
 
@@ -85,7 +84,7 @@ def sample_visible(rbm, H: np.ndarray, seed: int, stream: int, step: int) -> np.
     """
     hyper, backend, n_threads, (W, b, _, s) = _kernel_args(rbm)
     H = np.ascontiguousarray(H, dtype=W.dtype)
-    with blas_threads(rbm.n_threads):
+    with backend.blas_context(rbm.n_threads):
         return backend.visible_sample(H, W, b, s, hyper.visible, seed, stream, step, n_threads)
 
 
