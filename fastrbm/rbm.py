@@ -381,18 +381,28 @@ class RBM(EstimatorMixin):
                 else:
                     last_good.restore(state)          # reuse the buffers: no allocation
                 t0 = time.perf_counter()
-                n_updates = backend.fit_epoch(state, hyper, X, order, self._seed,
-                                              self._n_updates % 2**32, n_threads, workspace)
-                seconds = time.perf_counter() - t0
-                if not state.is_finite():
+                updates_before = self._n_updates
+                try:
+                    n_updates = backend.fit_epoch(state, hyper, X, order, self._seed,
+                                                  updates_before % 2**32, n_threads, workspace)
+                    seconds = time.perf_counter() - t0
+                    if not state.is_finite():
+                        state.restore(last_good)
+                        raise DivergenceError(
+                            f"{type(self).__name__} diverged in epoch {epoch}: parameters "
+                            f"became non-finite. The parameters of the end of epoch "
+                            f"{epoch - 1} are kept; lower learning_rate (now "
+                            f"{hyper.learning_rate:g})"
+                            + (" or sigma_learning_rate" if hyper.learn_sigma else "") + ".")
+                    self._n_updates = updates_before + n_updates
+                    self.n_iter_ = epoch
+                except KeyboardInterrupt:
+                    # Ctrl-C inside the epoch (or before its counters were both set):
+                    # back to the end of the last complete epoch, so that going on
+                    # repeats this epoch's order and random numbers exactly
                     state.restore(last_good)
-                    raise DivergenceError(
-                        f"{type(self).__name__} diverged in epoch {epoch}: parameters became "
-                        f"non-finite. The parameters of the end of epoch {epoch - 1} are kept; "
-                        f"lower learning_rate (now {hyper.learning_rate:g})"
-                        + (" or sigma_learning_rate" if hyper.learn_sigma else "") + ".")
-                self._n_updates += n_updates
-                self.n_iter_ = epoch
+                    self._n_updates, self.n_iter_ = updates_before, epoch - 1
+                    raise
                 info = {"epoch": epoch, "seconds": seconds, "reconstruction_error": None}
                 if self.verbose:
                     info["reconstruction_error"] = self.reconstruction_error(X)

@@ -1,0 +1,138 @@
+"""Ctrl-C: a real SIGINT reaches the long-running kernels, and an interrupted fit leaves
+the model exactly as after its last complete epoch.
+
+Each case runs in a subprocess that sends itself SIGINT from a timer while a call that
+would take far longer is running. The checks are about *where* the interrupt was seen
+(inside the compiled call, not after it) and about the model's state, never about
+wall-clock times (benchmarks/interrupts.py measures the latency).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt",
+                                reason="needs POSIX signals")
+
+PRELUDE = """
+import json, os, signal, sys, threading, traceback
+import numpy as np
+import fastrbm
+from fastrbm import RBM, evaluation
+
+def interrupt_after(seconds):
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.daemon = True
+    timer.start()
+
+def where(exc):
+    # the innermost frame: a compiled function when the kernel itself saw the signal
+    frames = traceback.extract_tb(exc.__traceback__)
+    return [f.name for f in frames]
+"""
+
+
+def _run(body: str, timeout=300) -> dict:
+    code = PRELUDE + textwrap.dedent(body)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=timeout)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _data_lines():
+    return """
+    rng = np.random.default_rng(0)
+    X = (rng.random((20000, 400)) < 0.3).astype(np.float32)
+    """
+
+
+def test_sigint_inside_an_epoch_restores_the_last_complete_epoch(tmp_path):
+    path = tmp_path / "interrupted.npz"
+    result = _run(_data_lines() + f"""
+    model = RBM(200, batch_size=50, n_iter=2, random_state=3, momentum=0.5)
+    model.fit(X[:2000])                 # two complete epochs on a small set
+    before = model.components_.copy()
+    interrupt_after(0.3)
+    try:
+        for _ in range(1000):           # epochs on 20000 rows: far longer than 0.3 s
+            model.partial_fit(X)
+        print(json.dumps({{"interrupted": False}}))
+    except KeyboardInterrupt as exc:
+        np.savez({str(path)!r}, W=model.components_, b=model.intercept_visible_,
+                 c=model.intercept_hidden_, mW=model._state.mW)
+        print(json.dumps({{"interrupted": True, "where": where(exc),
+                          "n_iter": model.n_iter_, "updates": model._n_updates}}))
+    """)
+    assert result["interrupted"]
+    # seen inside the kernel, not between epochs
+    assert any(name.endswith("fit_epoch") for name in result["where"]), result["where"]
+    # the same calls without the interrupt, then one more epoch each: bitwise equal
+    from fastrbm import RBM
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((20000, 400)) < 0.3).astype(np.float32)
+    ref = RBM(200, batch_size=50, n_iter=2, random_state=3, momentum=0.5).fit(X[:2000])
+    for _ in range(result["n_iter"] - 2):
+        ref.partial_fit(X)
+    saved = np.load(path)
+    np.testing.assert_array_equal(saved["W"], ref.components_)
+    np.testing.assert_array_equal(saved["b"], ref.intercept_visible_)
+    np.testing.assert_array_equal(saved["c"], ref.intercept_hidden_)
+    np.testing.assert_array_equal(saved["mW"], ref._state.mW)
+    assert result["updates"] == ref._n_updates
+
+
+def test_continuing_after_an_interrupt_gives_the_uninterrupted_run():
+    result = _run(_data_lines() + """
+    model = RBM(200, batch_size=50, n_iter=1, random_state=4, persistent=True)
+    model.fit(X[:1000])
+    interrupt_after(0.2)
+    try:
+        while True:
+            model.partial_fit(X)
+    except KeyboardInterrupt:
+        pass
+    done = model.n_iter_
+    model.partial_fit(X[:3000])
+    print(json.dumps({"n_iter": done, "W": model.components_[:3, :5].tolist(),
+                      "sum": float(np.sum(model.components_, dtype=np.float64))}))
+    """)
+    from fastrbm import RBM
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((20000, 400)) < 0.3).astype(np.float32)
+    ref = RBM(200, batch_size=50, n_iter=1, random_state=4, persistent=True).fit(X[:1000])
+    for _ in range(result["n_iter"] - 1):
+        ref.partial_fit(X)
+    ref.partial_fit(X[:3000])
+    np.testing.assert_array_equal(np.array(result["W"], np.float32), ref.components_[:3, :5])
+    assert result["sum"] == float(np.sum(ref.components_, dtype=np.float64))
+
+
+@pytest.mark.parametrize("call,frame", [
+    ("model.sample(50000, n_steps=100000)", "gibbs"),
+    ("model.transform(big)", "hidden_conditional"),
+    ("evaluation.ais(model, n_runs=500, betas=np.linspace(0, 1, 10**6), random_state=0)",
+     "_ais_segments"),
+])
+def test_sigint_reaches_long_inference_calls(call, frame):
+    result = _run(_data_lines() + f"""
+    model = RBM(300, n_iter=1, random_state=0).fit(X[:500])
+    big = np.tile(X, (10, 1))           # 200000 rows: seconds of products
+    interrupt_after(0.5)
+    try:
+        {call}
+        print(json.dumps({{"interrupted": False}}))
+    except KeyboardInterrupt as exc:
+        print(json.dumps({{"interrupted": True, "where": where(exc)}}))
+    """)
+    assert result["interrupted"]
+    assert any(name.endswith(frame) for name in result["where"]), result["where"]
