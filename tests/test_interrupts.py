@@ -56,14 +56,13 @@ def _data_lines():
 
 def test_sigint_inside_an_epoch_restores_the_last_complete_epoch(tmp_path):
     path = tmp_path / "interrupted.npz"
+    # fit validates once, then loops over epochs: between two epochs there is well under
+    # a millisecond of Python, so the signal lands inside an epoch's kernel
     result = _run(_data_lines() + f"""
-    model = RBM(200, batch_size=50, n_iter=2, random_state=3, momentum=0.5)
-    model.fit(X[:2000])                 # two complete epochs on a small set
-    before = model.components_.copy()
-    interrupt_after(0.3)
+    model = RBM(200, batch_size=50, n_iter=1000, random_state=3, momentum=0.5)
+    interrupt_after(1.0)
     try:
-        for _ in range(1000):           # epochs on 20000 rows: far longer than 0.3 s
-            model.partial_fit(X)
+        model.fit(X)                    # epochs on 20000 rows: far longer than 1 s
         print(json.dumps({{"interrupted": False}}))
     except KeyboardInterrupt as exc:
         np.savez({str(path)!r}, W=model.components_, b=model.intercept_visible_,
@@ -74,19 +73,19 @@ def test_sigint_inside_an_epoch_restores_the_last_complete_epoch(tmp_path):
     assert result["interrupted"]
     # seen inside the kernel, not between epochs
     assert any(name.endswith("fit_epoch") for name in result["where"]), result["where"]
-    # the same calls without the interrupt, then one more epoch each: bitwise equal
+    # the same fit for the epochs that completed: bitwise equal, momentum included
     from fastrbm import RBM
 
     rng = np.random.default_rng(0)
     X = (rng.random((20000, 400)) < 0.3).astype(np.float32)
-    ref = RBM(200, batch_size=50, n_iter=2, random_state=3, momentum=0.5).fit(X[:2000])
-    for _ in range(result["n_iter"] - 2):
-        ref.partial_fit(X)
+    ref = RBM(200, batch_size=50, n_iter=result["n_iter"], random_state=3, momentum=0.5)
+    ref.fit(X)
     saved = np.load(path)
     np.testing.assert_array_equal(saved["W"], ref.components_)
     np.testing.assert_array_equal(saved["b"], ref.intercept_visible_)
     np.testing.assert_array_equal(saved["c"], ref.intercept_hidden_)
-    np.testing.assert_array_equal(saved["mW"], ref._state.mW)
+    if ref._state is not None:
+        np.testing.assert_array_equal(saved["mW"], ref._state.mW)
     assert result["updates"] == ref._n_updates
 
 
