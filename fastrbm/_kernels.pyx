@@ -36,8 +36,9 @@ from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_ST
 
 from fastrbm._segments cimport (frbm_sched, frbm_sched_init, frbm_sched_claim,
                                frbm_sched_finish, frbm_sched_wait, frbm_seconds,
-                               next_segment, PyErr_CheckSignals, ThreadChoice,
-                               thread_choice_init, choose_threads, record_segment)
+                               next_segment, PyErr_CheckSignals, CHOICE_SIZE,
+                               PROBE_SHARE, faster_threads, choose_threads,
+                               record_segment)
 from fastrbm._omp cimport frbm_openmp_enabled, frbm_omp_max_threads
 
 DEF NRELU_CUTOFF = 40.0
@@ -693,7 +694,8 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     estimators restore the state the epoch started from). Chunks of work have the same
     boundaries on any number of threads, so the result does not depend on ``n_threads``,
     and each segment runs on the thread count (``n_threads`` or 1) that has been faster
-    so far (see _segments.pxd): under load, one thread can beat two.
+    so far (see _segments.pxd; the measurements are kept in ``workspace["threads"]``):
+    under load, one thread can beat two.
     ``X`` may have any memory order; it must have the state's dtype. ``small_gemm``
     cuts small-minibatch products into calls OpenBLAS runs unpacked (None: when
     :func:`fastrbm._blasinfo.has_small_gemm_kernels` says the BLAS has such kernels).
@@ -706,20 +708,22 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     cdef int64_t n_batches = (len(order) + hyper.batch_size - 1) // hyper.batch_size
     cdef int64_t done = 0, m, per = 1
     cdef double t0, seconds
-    cdef ThreadChoice choice
-    thread_choice_init(&choice, epoch_threads(hyper.batch_size, state.W.shape[1],
-                                              state.W.shape[0], n_threads or 1))
+    cdef int nt, n_max = epoch_threads(hyper.batch_size, state.W.shape[1], state.W.shape[0],
+                                       n_threads or 1)
+    cdef double[::1] choice = ws.setdefault("threads", np.zeros(CHOICE_SIZE))
     with blas_held_at_one():
         while done < n_batches:
-            m = min(per, n_batches - done)
+            nt = choose_threads(&choice[0], n_max)
+            m = min(per if nt == faster_threads(&choice[0], n_max) else
+                    max(1, per // PROBE_SHARE), n_batches - done)
             t0 = frbm_seconds()
             _fit_epoch_typed(X, order, state.W, state.b, state.c, state.sigma, state.mW,
                              state.mb, state.mc, state.mz, state.chains, state.q,
                              ws["vstack"], ws["hstack"], ws["hsample"], ws["scratch"],
-                             ws["vec_v"], ws["vec_h"], hyper, seed, choose_threads(&choice),
-                             step0, small_gemm, done, m)
+                             ws["vec_v"], ws["vec_h"], hyper, seed, nt, step0, small_gemm,
+                             done, m)
             seconds = frbm_seconds() - t0
-            record_segment(&choice, m, seconds)
+            record_segment(&choice[0], n_max, nt, m, seconds)
             done += m
             per = next_segment(m, seconds)
             PyErr_CheckSignals()

@@ -36,51 +36,43 @@ cdef inline int64_t next_segment(int64_t last, double seconds) noexcept nogil:
 # on its thread count (its chunks are fixed by the shapes), so it may change between
 # segments: when another process takes a core, waiting for a descheduled thread can cost
 # more than the second thread brings, and one thread is then faster. The kernel runs
-# the count that has been faster, measuring the other one segment in PROBE_EVERY.
+# the count that has been faster, and measures the other in one segment in PROBE_EVERY,
+# a short one. The measurements live in a float64 array of CHOICE_SIZE the caller keeps
+# between calls: [0] units per second on n_max threads, [1] on one (0: not measured
+# yet), [2] segments run.
 cdef enum:
     PROBE_EVERY = 16
-
-cdef struct ThreadChoice:
-    int n_max               # the most threads allowed
-    int last                # the count of the segment being measured
-    double rate_max         # units per second with n_max threads (0: not yet measured)
-    double rate_one         # units per second with one thread
-    int64_t segments
+    PROBE_SHARE = 4         # a probe segment is this many times shorter
+    CHOICE_SIZE = 3
 
 
-cdef inline void thread_choice_init(ThreadChoice *tc, int n_max) noexcept nogil:
-    tc.n_max = n_max
-    tc.last = n_max
-    tc.rate_max = 0
-    tc.rate_one = 0
-    tc.segments = 0
+cdef inline int faster_threads(const double *st, int n_max) noexcept nogil:
+    """The thread count that has been faster (n_max until both are measured)."""
+    if n_max <= 1:
+        return 1
+    if st[0] == 0 or st[1] == 0:
+        return n_max
+    return n_max if st[0] >= st[1] else 1
 
 
-cdef inline int choose_threads(ThreadChoice *tc) noexcept nogil:
+cdef inline int choose_threads(double *st, int n_max) noexcept nogil:
     """The thread count of the next segment."""
-    cdef int best
-    tc.segments += 1
-    if tc.n_max <= 1:
-        tc.last = 1
-    elif tc.rate_max == 0:
-        tc.last = tc.n_max
-    elif tc.rate_one == 0:
-        tc.last = 1
-    else:
-        best = tc.n_max if tc.rate_max >= tc.rate_one else 1
-        if tc.segments % PROBE_EVERY == 0:
-            best = 1 if best == tc.n_max else tc.n_max
-        tc.last = best
-    return tc.last
+    cdef int best = faster_threads(st, n_max)
+    st[2] += 1
+    if n_max <= 1 or st[0] == 0:
+        return best
+    if st[1] == 0 or (<int64_t>st[2]) % PROBE_EVERY == 0:
+        return 1 if best == n_max else n_max
+    return best
 
 
-cdef inline void record_segment(ThreadChoice *tc, int64_t units, double seconds) noexcept nogil:
-    """Fold the speed of the segment just run into its thread count's estimate."""
+cdef inline void record_segment(double *st, int n_max, int n_threads, int64_t units,
+                                double seconds) noexcept nogil:
+    """Fold the speed of the segment just run into its thread count's estimate (a
+    running mean that follows changes of the machine's load within a few probes)."""
     cdef double rate
-    if seconds <= 0 or tc.n_max <= 1:
+    cdef int at = 0 if n_threads == n_max else 1
+    if seconds <= 0 or n_max <= 1:
         return
     rate = units / seconds
-    if tc.last == tc.n_max:
-        tc.rate_max = rate if tc.rate_max == 0 else 0.5 * (tc.rate_max + rate)
-    else:
-        tc.rate_one = rate if tc.rate_one == 0 else 0.5 * (tc.rate_one + rate)
+    st[at] = rate if st[at] == 0 else 0.75 * st[at] + 0.25 * rate

@@ -369,7 +369,15 @@ class RBM(EstimatorMixin):
 
     def _train(self, X, hyper, backend, n_threads, n_epochs, callback):
         state = self._train_state(hyper)
-        workspace = backend.make_workspace(hyper, X.shape[1], state.W.shape[0], X.dtype)
+        # kept between calls: partial_fit loops reuse the buffers, and the kernel keeps
+        # its measurements of which thread count is faster there (see docs/threads.md)
+        key = (backend.name, hyper.batch_size, hyper.learn_sigma, X.shape[1],
+               state.W.shape[0], X.dtype)
+        cached = getattr(self, "_workspace", None)
+        if cached is None or cached[0] != key:
+            cached = self._workspace = (key, backend.make_workspace(
+                hyper, X.shape[1], state.W.shape[0], X.dtype))
+        workspace = cached[1]
         # (the epoch kernel holds BLAS at one thread itself while it splits rows)
         last_good = None    # the state at the start of the epoch, to roll back a divergence
         with backend.blas_context(self.n_threads):
