@@ -117,8 +117,12 @@ class BernoulliRBM(RBM):
         chosen unit of each row (``1 - v``). As in scikit-learn the sites are drawn
         from ``random_state`` at each call: an int gives the same sites (and score)
         every time, a ``RandomState`` or ``Generator`` advances, None draws afresh.
-        For the exact sum over all sites use ``RBM.score_samples(model, X)`` or
-        ``fastrbm.evaluation.pseudo_likelihood``.
+        Unlike scikit-learn, a row's site depends on the draw and the row's values
+        only, not on its position: the score of a row is the same in any order and
+        any subset of rows (so the estimator checks pass without exceptions). Over
+        draws, every site of a row is equally likely, so the mean over calls is the
+        exact pseudo-likelihood. For that exact sum over all sites use
+        ``RBM.score_samples(model, X)`` or ``fastrbm.evaluation.pseudo_likelihood``.
 
         Parameters
         ----------
@@ -135,10 +139,8 @@ class BernoulliRBM(RBM):
     def _one_site_pseudo_likelihood(self, X, seed: int, step: int) -> np.ndarray:
         """:meth:`score_samples` of validated ``X`` with the sites of ``(seed, step)``."""
         hyper, backend, n_threads = self._check_settings()
-        from .reference import uniforms
         n, d = X.shape
-        u = uniforms(seed, streams.PURPOSE_EVAL, step, (n,), np.float64)
-        sites = np.minimum((u * d).astype(np.int64), d - 1)
+        sites = _row_sites(X, seed, step)
         flipped = X.copy()
         rows = np.arange(n)
         flipped[rows, sites] = 1 - flipped[rows, sites]
@@ -182,6 +184,42 @@ class BernoulliRBM(RBM):
         # negative values are accepted (with a warning), as by scikit-learn's model
         tags.input_tags.positive_only = False
         return tags
+
+
+_SPLITMIX = (np.uint64(30), np.uint64(0xBF58476D1CE4E5B9), np.uint64(27),
+             np.uint64(0x94D049BB133111EB), np.uint64(31))
+_ROWS_PER_BLOCK = 2048
+
+
+def _row_sites(X, seed: int, step: int) -> np.ndarray:
+    """One site (column) per row of ``X``, a function of ``(seed, step)`` and the row's
+    values only: the same row gets the same site at any position, in any subset.
+
+    Each value's float64 bits (-0.0 as 0.0, so equal values are equal words; float32
+    and float64 data alike) are folded and multiplied by a random odd key of its
+    column; the sum modulo 2**64 (exact, so independent of summation order) is
+    finalised by splitmix64. For a fixed row, the site is uniform over draws of the
+    keys up to 2**-53.
+    """
+    n, d = X.shape
+    words = np.random.default_rng([seed, step, streams.PURPOSE_EVAL]).bit_generator.random_raw(
+        d + 1)
+    keys = words[:d] | np.uint64(1)
+    h = np.empty(n, dtype=np.uint64)
+    for start in range(0, n, _ROWS_PER_BLOCK):
+        z = (np.asarray(X[start:start + _ROWS_PER_BLOCK], dtype=np.float64) + 0.0).view(np.uint64)
+        z ^= z >> np.uint64(32)     # the exponent reaches the low bits the product keeps
+        z *= keys
+        h[start:start + z.shape[0]] = z.sum(axis=1, dtype=np.uint64)
+    h ^= words[d]
+    s1, m1, s2, m2, s3 = _SPLITMIX
+    h ^= h >> s1
+    h *= m1
+    h ^= h >> s2
+    h *= m2
+    h ^= h >> s3
+    u = (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    return np.minimum((u * d).astype(np.int64), d - 1)
 
 
 def _one_row(method, a):
