@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._validation import caller_stacklevel
+from ._validation import caller_stacklevel, inside_data_checked
 
 
 def feature_names(X) -> Optional[np.ndarray]:
@@ -156,12 +156,14 @@ class EstimatorMixin:
         reset : bool
             Record the names (True) or check them (False).
         """
-        names = feature_names(X)
+        names = feature_names(X)     # first: mixed names are an error in every case
         if reset:
             if names is not None:
                 self.feature_names_in_ = names
             elif hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
+            return
+        if inside_data_checked():       # the calling method has checked them
             return
         fitted = getattr(self, "feature_names_in_", None)
         if fitted is None and names is None:

@@ -38,23 +38,32 @@ def caller_stacklevel() -> int:
     return level
 
 
-# Per thread, so that another thread's calls still warn while one call is quiet.
-_quiet = threading.local()
+# Per thread, so that another thread's calls still check while one call is inside.
+_inside = threading.local()
 
 
 @contextlib.contextmanager
-def data_warned():
-    """Within the block, :func:`check_data` does not repeat its out-of-range warning.
+def data_checked():
+    """Within the block, data handed on have been checked already by the calling method.
 
-    For a public method that validates the same data twice (``fit_transform`` is
-    ``fit`` then ``transform``): the caller hears the warning once per call.
+    A public method that checks its data and then passes them to other public methods
+    (``fit_transform``, the evaluation functions) wraps those calls in this block so
+    that the checks are not repeated: :func:`check_data` does not warn a second time
+    about values outside [0, 1], and feature names are not looked for again (the
+    array made from a dataframe has none, which would be warned about). Shapes, types
+    and finiteness are still checked. Per thread.
     """
-    before = getattr(_quiet, "on", False)
-    _quiet.on = True
+    before = getattr(_inside, "on", False)
+    _inside.on = True
     try:
         yield
     finally:
-        _quiet.on = before
+        _inside.on = before
+
+
+def inside_data_checked() -> bool:
+    """True within :func:`data_checked` in this thread."""
+    return getattr(_inside, "on", False)
 
 
 def resolve_dtype(dtype, argument: str = "dtype"):
@@ -166,7 +175,7 @@ def check_data(X, name: str = "X", *, dtype=None, n_features=None, bernoulli=Fal
         raise ValueError(f"{name} contains NaN or infinity")
     if bernoulli and (lo < 0 or hi > 1):
         if out_of_range == "warn":
-            if not getattr(_quiet, "on", False):
+            if not inside_data_checked():
                 warnings.warn(
                     f"{name} has values in [{lo:g}, {hi:g}], but the Bernoulli visible "
                     f"units of {estimator} expect values in [0, 1] (probabilities or "

@@ -17,7 +17,7 @@ from . import streams
 from ._backend import get_backend
 from ._estimator import EstimatorMixin, available_if
 from ._threads import resolve_n_threads
-from ._validation import (check_data, check_float, check_positive_int, data_warned,
+from ._validation import (check_data, check_float, check_positive_int, data_checked,
                           resolve_dtype, seed_from)
 from ._validation import DataRangeWarning  # noqa: F401 - public here, with DivergenceError
 from .state import Hyper, TrainState
@@ -449,7 +449,7 @@ class RBM(EstimatorMixin):
     def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
         self.fit(X, y, **fit_params)
-        with data_warned():     # fit has warned about X already: once per call
+        with data_checked():    # fit has checked X (and warned): once per call
             return self.transform(X)
 
     def inverse_transform(self, H) -> np.ndarray:

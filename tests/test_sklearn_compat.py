@@ -340,6 +340,25 @@ def test_no_spurious_warnings_when_fitted_on_a_frame():
         dbn.log_likelihood_bound(df)
     assert list(dbn.feature_names_in_) == list(df.columns)
     assert not any(hasattr(r, "feature_names_in_") for r in dbn.rbms_)
+    from fastrbm import evaluation, sbn
+
+    model = BernoulliRBM(4, n_iter=2, random_state=0).fit(df)
+    functions = {
+        "log_likelihood": lambda data: evaluation.log_likelihood(model, data, n_runs=4),
+        "log_likelihood_exact": lambda data: evaluation.log_likelihood_exact(model, data),
+        "pseudo_likelihood": lambda data: evaluation.pseudo_likelihood(model, data,
+                                                                       exact=False),
+        "reconstruction_error": lambda data: evaluation.reconstruction_error(model, data),
+        "learning_rule": lambda data: sbn.learning_rule(model, data, depth=3)}
+    for name, function in functions.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            function(df)
+            assert caught == [], name
+            function(X)                     # the one warning the caller is owed
+        assert [str(w.message) for w in caught] == [
+            "X does not have valid feature names, but BernoulliRBM was fitted with "
+            "feature names"], name
     with pytest.raises(ValueError, match="Feature names must be in the same order"):
         dbn.transform(df[df.columns[::-1]])
     with pytest.warns(UserWarning, match="X does not have valid feature names, but DBN"):
@@ -485,7 +504,7 @@ def test_out_of_range_data_give_the_same_model_on_both_backends():
 
 
 def test_check_data_out_of_range_options():
-    from fastrbm._validation import check_data, data_warned
+    from fastrbm._validation import check_data, data_checked
 
     Z = _out_of_range()
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
@@ -496,14 +515,14 @@ def test_check_data_out_of_range_options():
     assert _range_warnings(lambda: check_data(Z, bernoulli=False, out_of_range="warn")) == []
     with pytest.raises(ValueError, match="out_of_range must be 'raise' or 'warn'"):
         check_data(Z, bernoulli=True, out_of_range="ignore")
-    # data_warned silences this thread only
+    # data_checked silences this thread only
     import threading
 
     def other_thread():
         check_data(Z, bernoulli=True, out_of_range="warn")
 
     def quiet_here():
-        with data_warned():
+        with data_checked():
             check_data(Z, bernoulli=True, out_of_range="warn")
             thread = threading.Thread(target=other_thread)
             thread.start()
