@@ -100,7 +100,12 @@ class available_if:  # noqa: N801 - used as a decorator, like property
 
 
 class EstimatorMixin:
-    """Parameters are exactly the keyword arguments of ``__init__``, stored unchanged."""
+    """Parameters are exactly the keyword arguments of ``__init__``, stored unchanged.
+
+    Also scikit-learn's feature-name protocol. Subclasses that use it provide
+    ``_check_fitted()`` and, once fitted, ``n_features_in_`` and ``_n_features_out``
+    (the width of ``transform``'s output).
+    """
 
     @classmethod
     def _param_names(cls) -> list[str]:
