@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from . import streams
-from ._validation import seed_from
+from ._validation import data_checked, seed_from
 from .rbm import RBM
 
 
@@ -138,16 +138,13 @@ class BernoulliRBM(RBM):
 
     def _one_site_pseudo_likelihood(self, X, seed: int, step: int) -> np.ndarray:
         """:meth:`score_samples` of validated ``X`` with the sites of ``(seed, step)``."""
-        hyper, backend, n_threads = self._check_settings()
         n, d = X.shape
         sites = _row_sites(X, seed, step)
         flipped = X.copy()
         rows = np.arange(n)
         flipped[rows, sites] = 1 - flipped[rows, sites]
-        W, b, c, s = self._params()
-        fe, fe_flipped = (
-            self._run(backend.free_energy, V, W, b, c, s, hyper.visible, hyper.hidden,
-                      hyper.n_copies, n_threads) for V in (X, flipped))
+        with data_checked():
+            fe, fe_flipped = self.free_energy(X), self.free_energy(flipped)
         return d * -np.logaddexp(0, -(fe_flipped - fe))
 
     def _print_epoch(self, X, info) -> None:

@@ -529,11 +529,8 @@ class RBM(EstimatorMixin):
 
     def _reconstruction_error(self, X) -> float:
         """:meth:`reconstruction_error` of validated data (checked once per call)."""
-        hyper, backend, n_threads = self._check_settings()
-        W, b, c, s = self._params()
-        H = self._run(backend.hidden_mean, X, W, c, s, hyper.hidden, hyper.n_copies,
-                      n_threads)
-        R = self._run(backend.visible_mean, H, W, b, s, hyper.visible, n_threads)
+        with data_checked():
+            R = self.inverse_transform(self.transform(X))
         d = X.astype(np.float64) - R
         return float(np.mean(d * d))
 
