@@ -4,7 +4,12 @@ Nothing here changes a model; estimators validate everything before touching sta
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
+import os
+import sys
+import threading
+import warnings
 
 import numpy as np
 
@@ -12,6 +17,53 @@ import numpy as np
 BLAS_INT_MAX = 2**31 - 1
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+class DataRangeWarning(UserWarning):
+    """Data outside [0, 1] given to Bernoulli visible units, accepted as scikit-learn does.
+
+    Only :class:`~fastrbm.BernoulliRBM` (the scikit-learn drop-in) accepts such data;
+    :class:`~fastrbm.RBM` refuses it.
+    """
+
+
+def caller_stacklevel() -> int:
+    """``stacklevel`` for ``warnings.warn`` in the calling function: the first frame
+    outside fastrbm, so that a warning names the user's line, however deep the call."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+# Per thread, so that another thread's calls still check while one call is inside.
+_inside = threading.local()
+
+
+@contextlib.contextmanager
+def data_checked():
+    """Within the block, data handed on have been checked already by the calling method.
+
+    A public method that checks its data and then passes them to other public methods
+    (``fit_transform``, the evaluation functions) wraps those calls in this block so
+    that the checks are not repeated: :func:`check_data` does not warn a second time
+    about values outside [0, 1], and feature names are not looked for again (the
+    array made from a dataframe has none, which would be warned about). Shapes, types
+    and finiteness are still checked. Per thread.
+    """
+    before = getattr(_inside, "on", False)
+    _inside.on = True
+    try:
+        yield
+    finally:
+        _inside.on = before
+
+
+def inside_data_checked() -> bool:
+    """True within :func:`data_checked` in this thread."""
+    return getattr(_inside, "on", False)
 
 
 def resolve_dtype(dtype, argument: str = "dtype"):
@@ -28,16 +80,43 @@ def resolve_dtype(dtype, argument: str = "dtype"):
 
 
 def check_data(X, name: str = "X", *, dtype=None, n_features=None, bernoulli=False,
-               estimator: str = "RBM") -> np.ndarray:
+               out_of_range: str = "raise", estimator: str = "RBM") -> np.ndarray:
     """Validate a 2-D data matrix and return it as a float array of ``dtype``.
 
+    Parameters
+    ----------
+    X : array-like, sparse matrix or dataframe (n_samples, n_features)
+    name : str, default='X'
+        The argument's name in messages.
+    dtype : np.dtype or None, default=None
+        The float type returned; None keeps float32/float64 and turns everything else
+        into float64.
+    n_features : int or None, default=None
+        The number of columns required.
+    bernoulli : bool, default=False
+        The data feed Bernoulli visible units, which model values in [0, 1].
+    out_of_range : {'raise', 'warn'}, default='raise'
+        With ``bernoulli``, what finite values outside [0, 1] do: raise ``ValueError``
+        (:class:`~fastrbm.RBM`), or pass with one :class:`DataRangeWarning`
+        (:class:`~fastrbm.BernoulliRBM`, as scikit-learn's accepts them).
+    estimator : str, default='RBM'
+        The estimator's name in messages.
+
+    Returns
+    -------
+    ndarray (n_samples, n_features) of ``dtype``
+
+    Notes
+    -----
     * scipy.sparse matrices are densified (fastrbm's kernels are dense).
     * bool and integer inputs are converted exactly; integers too large for the
       target float type are refused instead of being rounded.
     * Non-contiguous and read-only arrays are accepted as they are when no conversion
       is needed (the kernels read any strides and never write to inputs).
-    * ``dtype`` None keeps float32/float64 and turns everything else into float64.
+    * NaN and infinity are always refused.
     """
+    if out_of_range not in ("raise", "warn"):
+        raise ValueError(f"out_of_range must be 'raise' or 'warn'; got {out_of_range!r}")
     try:
         import scipy.sparse as sp
 
@@ -95,6 +174,14 @@ def check_data(X, name: str = "X", *, dtype=None, n_features=None, bernoulli=Fal
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ValueError(f"{name} contains NaN or infinity")
     if bernoulli and (lo < 0 or hi > 1):
+        if out_of_range == "warn":
+            if not inside_data_checked():
+                warnings.warn(
+                    f"{name} has values in [{lo:g}, {hi:g}], but the Bernoulli visible "
+                    f"units of {estimator} expect values in [0, 1] (probabilities or "
+                    f"binary data); rescale {name} to [0, 1]", DataRangeWarning,
+                    stacklevel=caller_stacklevel())
+            return X
         raise ValueError(
             f"{name} must lie in [0, 1] for Bernoulli visible units; got values in "
             f"[{lo:g}, {hi:g}]" + (" (Negative values in data)" if lo < 0 else "")

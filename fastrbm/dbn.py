@@ -71,6 +71,9 @@ class DBN(EstimatorMixin):
     rbms_ : list of RBM
         The fitted layers, bottom first.
     n_features_in_ : int
+    feature_names_in_ : ndarray of str (n_features_in_,)
+        Column names of the dataframe given to ``fit`` (only when it had string names).
+        The DBN checks them; its layers see arrays.
     """
 
     def __init__(self, layers: Sequence[Union[int, RBM]] = (256, 256), *,
@@ -181,8 +184,8 @@ class DBN(EstimatorMixin):
         seed = seed_from(self.random_state)
         rbms = self._make_layers(None if self.random_state is None else seed)
         first = rbms[0]
-        X = check_data(X, "X", dtype=_data_dtype(first), bernoulli=not first._is_gaussian,
-                       estimator=type(self).__name__)
+        X_in, X = X, check_data(X, "X", dtype=_data_dtype(first),
+                                bernoulli=not first._is_gaussian, estimator=type(self).__name__)
         if self.init == "tied" and len(rbms) > 1 and rbms[1].n_components != X.shape[1]:
             raise ValueError(f"init='tied' needs layers[1] to have as many hidden units as X "
                              f"has features; got {rbms[1].n_components} and {X.shape[1]}")
@@ -201,6 +204,7 @@ class DBN(EstimatorMixin):
             if l + 1 < len(rbms):
                 data = (rbm.transform(data) if self.propagate == "mean" else sbn.sample_hidden(
                     rbm, rbm._check_X(data), seed, streams.PURPOSE_DBN + _STREAM_FIT + l, 0))
+        self._check_feature_names(X_in, reset=True)
         self.rbms_ = rbms
         self.n_features_in_ = X.shape[1]
         self._seed = seed
@@ -219,6 +223,18 @@ class DBN(EstimatorMixin):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "rbms_")
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.rbms_[-1].components_.shape[0]
+
+    def _check_X(self, X) -> np.ndarray:
+        """``X`` checked against the names seen in ``fit``, as an array for the layers
+        (which were fitted on arrays and would warn about a dataframe's names)."""
+        self._check_feature_names(X, reset=False)
+        first = self.rbms_[0]
+        return check_data(X, "X", dtype=first.components_.dtype, n_features=self.n_features_in_,
+                          bernoulli=not first._is_gaussian, estimator=type(self).__name__)
 
     def _layer_index(self, layer) -> int:
         n = len(self.rbms_)
@@ -243,7 +259,10 @@ class DBN(EstimatorMixin):
         """
         self._check_fitted()
         top = self._layer_index(layer)
-        H = X
+        return self._up(self._check_X(X), top)
+
+    def _up(self, H, top: int) -> np.ndarray:
+        """The up pass of validated data to layer ``top``."""
         for rbm in self.rbms_[:top + 1]:
             H = rbm.transform(H)
         return H
@@ -349,7 +368,7 @@ class DBN(EstimatorMixin):
                              "layer below the top RBM and Bernoulli visible units above "
                              "the first layer")
         n_samples = check_positive_int(n_samples, "n_samples")
-        V = rbms[0]._check_X(X).astype(np.float64)
+        V = self._check_X(X).astype(np.float64)
         sizes = [r.n_components for r in directed]
         too_many = sum(sizes) > np.log2(MAX_EXACT_PATHS)
         if exact is None:
@@ -360,7 +379,7 @@ class DBN(EstimatorMixin):
             raise ValueError(f"exact=True would enumerate 2**{sum(sizes)} hidden states, more "
                              f"than MAX_EXACT_PATHS = {MAX_EXACT_PATHS}")
         lz = self._top_log_z(log_z, ais_runs, random_state, lambda: (
-            V if not directed else self.transform(V, len(directed) - 1)))
+            V if not directed else self._up(V, len(directed) - 1)))
         if not directed:
             return -top.free_energy(V) - lz
         if exact:

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import reference, streams
 from ._threads import blas_threads, resolve_n_threads
-from ._validation import check_positive_int, seed_from
+from ._validation import check_positive_int, data_checked, seed_from
 
 #: Largest number of states enumerated exactly.
 MAX_EXACT_STATES = reference.MAX_EXACT_STATES
@@ -323,11 +323,15 @@ def log_likelihood(rbm, X, log_z=None, **ais_options) -> LogLikelihood:
         ``.method`` says which log Z was used.
     """
     X = _check_rows(rbm, X)
-    fe = rbm.free_energy(X)
+    with data_checked():            # X is checked (feature names too): not again
+        fe = rbm.free_energy(X)
     result = None
     if log_z is None or (isinstance(log_z, str) and log_z == "ais"):
-        ais_options.setdefault("data", X)
-        result = ais(rbm, **ais_options)
+        if "data" in ais_options:
+            result = ais(rbm, **ais_options)
+        else:
+            with data_checked():
+                result = ais(rbm, data=X, **ais_options)
     elif isinstance(log_z, AISResult):
         result = log_z
     elif isinstance(log_z, str):
@@ -387,7 +391,8 @@ def pseudo_likelihood(rbm, X, exact: bool = True, random_state=None) -> np.ndarr
     flipped = X.copy()
     rows = np.arange(X.shape[0])
     flipped[rows, sites] = 1 - flipped[rows, sites]
-    d = rbm.free_energy(flipped) - rbm.free_energy(X)
+    with data_checked():            # X is checked (feature names too): not again
+        d = rbm.free_energy(flipped) - rbm.free_energy(X)
     return X.shape[1] * -np.logaddexp(0, -d)
 
 

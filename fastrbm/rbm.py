@@ -17,8 +17,9 @@ from . import streams
 from ._backend import get_backend
 from ._estimator import EstimatorMixin, available_if
 from ._threads import resolve_n_threads
-from ._validation import (check_data, check_float, check_positive_int, resolve_dtype,
-                          seed_from)
+from ._validation import (check_data, check_float, check_positive_int, data_checked,
+                          resolve_dtype, seed_from)
+from ._validation import DataRangeWarning  # noqa: F401 - public here, with DivergenceError
 from .state import Hyper, TrainState
 from .units import hidden_code, visible_code
 
@@ -106,11 +107,16 @@ class RBM(EstimatorMixin):
     sigma_ : ndarray (n_features,)
         Standard deviations of the visible units (ones for Bernoulli units).
     n_features_in_ : int
+    feature_names_in_ : ndarray of str (n_features_in_,)
+        Column names of the dataframe given to ``fit`` (only when it had string
+        names); later calls check that their data have the same columns in order.
     n_iter_ : int
         Epochs trained so far.
     """
 
     _default_batch_size = 100
+    #: What Bernoulli visible units do with data outside [0, 1]: refuse them.
+    _out_of_range = "raise"
 
     def __init__(self, n_components: int = 256, *, visible: str = "bernoulli",
                  hidden: str = "bernoulli", n_copies: int = 10, k: int = 1,
@@ -225,11 +231,16 @@ class RBM(EstimatorMixin):
         return W, b, c, (s if self._is_gaussian else None)
 
     def _check_X(self, X, name="X", fitted=True):
+        if fitted:
+            # on the data as given (an array has no names), and before the shape check
+            # so that missing columns are named, as scikit-learn does
+            self._check_feature_names(X, reset=False)
         dtype = self.components_.dtype if fitted else resolve_dtype(self.dtype)
         return check_data(
             X, name, dtype=dtype,
             n_features=self.n_features_in_ if fitted else None,
-            bernoulli=not self._is_gaussian, estimator=type(self).__name__)
+            bernoulli=not self._is_gaussian, out_of_range=self._out_of_range,
+            estimator=type(self).__name__)
 
     def _check_fitted(self):
         if not hasattr(self, "components_"):
@@ -301,8 +312,7 @@ class RBM(EstimatorMixin):
         self
         """
         hyper, backend, _ = self._check_settings()
-        X = check_data(X, "X", dtype=resolve_dtype(self.dtype), bernoulli=hyper.visible == 0,
-                       estimator=type(self).__name__)
+        X_in, X = X, self._check_X(X, fitted=False)
         nv, nh = X.shape[1], int(self.n_components)
         given = {}
         for name, value, shape in (("components", components, (nh, nv)),
@@ -319,6 +329,7 @@ class RBM(EstimatorMixin):
             if name == "sigma" and (a <= 0).any():
                 raise ValueError("sigma must be positive")
             given[name] = a
+        self._check_feature_names(X_in, reset=True)
         self._initialise(X, hyper, backend)
         for name, a in given.items():
             setattr(self, name + "_", a)
@@ -342,8 +353,8 @@ class RBM(EstimatorMixin):
         self
         """
         hyper, backend, n_threads = self._check_settings()
-        X = check_data(X, "X", dtype=resolve_dtype(self.dtype),
-                       bernoulli=hyper.visible == 0, estimator=type(self).__name__)
+        X_in, X = X, self._check_X(X, fitted=False)
+        self._check_feature_names(X_in, reset=True)     # once X is known to be valid
         self._initialise(X, hyper, backend)
         return self._train(X, hyper, backend, n_threads, int(self.n_iter), callback)
 
@@ -355,10 +366,9 @@ class RBM(EstimatorMixin):
         """
         hyper, backend, n_threads = self._check_settings()
         fitted = hasattr(self, "components_")
-        X = self._check_X(X, fitted=fitted) if fitted else check_data(
-            X, "X", dtype=resolve_dtype(self.dtype), bernoulli=hyper.visible == 0,
-            estimator=type(self).__name__)
+        X_in, X = X, self._check_X(X, fitted=fitted)
         if not fitted:
+            self._check_feature_names(X_in, reset=True)
             self._initialise(X, hyper, backend)
         return self._train(X, hyper, backend, n_threads, 1, None)
 
@@ -413,15 +423,23 @@ class RBM(EstimatorMixin):
                     raise
                 info = {"epoch": epoch, "seconds": seconds, "reconstruction_error": None}
                 if self.verbose:
-                    info["reconstruction_error"] = self.reconstruction_error(X)
-                    print(f"[{type(self).__name__}] epoch {epoch:4d}  reconstruction error "
-                          f"{info['reconstruction_error']:.5f}  {seconds:.3f} s",
-                          file=sys.stdout, flush=True)
+                    info["reconstruction_error"] = self._reconstruction_error(X)
+                    self._print_epoch(X, info)
                 if callback is not None and callback(self, info) is False:
                     break
         return self
 
+    def _print_epoch(self, X, info) -> None:
+        """The verbose line of an epoch (``X`` validated)."""
+        print(f"[{type(self).__name__}] epoch {info['epoch']:4d}  reconstruction error "
+              f"{info['reconstruction_error']:.5f}  {info['seconds']:.3f} s",
+              file=sys.stdout, flush=True)
+
     # ------------------------------------------------------------ inference
+    @property
+    def _n_features_out(self) -> int:
+        return self.components_.shape[0]
+
     def _run(self, fn, *args):
         """``fn(*args)`` for ``fn`` a bound method of a backend, with its BLAS setting."""
         with fn.__self__.blas_context(self.n_threads):
@@ -438,7 +456,9 @@ class RBM(EstimatorMixin):
 
     def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
-        return self.fit(X, y, **fit_params).transform(X)
+        self.fit(X, y, **fit_params)
+        with data_checked():    # fit has checked X (and warned): once per call
+            return self.transform(X)
 
     def inverse_transform(self, H) -> np.ndarray:
         """Visible means E[v | h] for hidden states ``H`` (n_samples, n_components)."""
@@ -512,9 +532,13 @@ class RBM(EstimatorMixin):
         The reconstruction is E[v | h = E[h | v]] (hidden means, then visible means),
         so the figure does not depend on random draws.
         """
-        H = self.transform(X)
-        X = self._check_X(X)
-        R = self.inverse_transform(H)
+        self._check_fitted()
+        return self._reconstruction_error(self._check_X(X))
+
+    def _reconstruction_error(self, X) -> float:
+        """:meth:`reconstruction_error` of validated data (checked once per call)."""
+        with data_checked():
+            R = self.inverse_transform(self.transform(X))
         d = X.astype(np.float64) - R
         return float(np.mean(d * d))
 
@@ -569,93 +593,6 @@ def _is_valid_dtype(dtype) -> bool:
         return False
 
 
-class BernoulliRBM(RBM):
-    """Drop-in for ``sklearn.neural_network.BernoulliRBM`` on fastrbm's kernels.
-
-    Same parameters, defaults and meaning: PCD-1 with ``batch_size`` persistent chains,
-    learning rate applied to the minibatch-mean gradient, no momentum or weight decay,
-    float32 and float64 input preserved. Differences: minibatches are reshuffled every
-    epoch, the last short minibatch weights its negative statistics by the number of
-    chains, and ``partial_fit`` makes one pass over ``X`` in minibatches (a single
-    update when ``X`` has at most ``batch_size`` rows, as in scikit-learn).
-
-    Parameters
-    ----------
-    n_components : int, default=256
-    learning_rate : float, default=0.1
-    batch_size : int, default=10
-    n_iter : int, default=10
-    verbose : int, default=0
-    random_state : None, int, RandomState or Generator
-    n_threads : int or None, default=None
-    backend : {'cython', 'numpy'}, default='cython'
-    """
-
-    def __init__(self, n_components: int = 256, *, learning_rate: float = 0.1,
-                 batch_size: int = 10, n_iter: int = 10, verbose: int = 0,
-                 random_state=None, n_threads: Optional[int] = None,
-                 backend: str = "cython"):
-        # scikit-learn's parameters only; the fixed settings below are class attributes
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.verbose = verbose
-        self.random_state = random_state
-        self.n_threads = n_threads
-        self.backend = backend
-
-    # fixed settings of scikit-learn's model, read by RBM's methods
-    visible = "bernoulli"
-    hidden = "bernoulli"
-    n_copies = 1
-    k = 1
-    persistent = True
-    momentum = 0.0
-    weight_decay = 0.0
-    l1 = 0.0
-    sparsity_target = 0.1
-    sparsity_cost = 0.0
-    sparsity_decay = 0.95
-    sigma = 1.0
-    learn_sigma = False
-    sigma_learning_rate = None
-    min_sigma = 0.1
-    sample_visible = True
-    init_scale = 0.01
-    dtype = None
-
-    @property
-    def h_samples_(self) -> np.ndarray:
-        """Hidden states of the persistent chains (batch_size, n_components)."""
-        self._check_fitted()
-        if self._state is None:
-            return np.zeros((self.batch_size, self.n_components), dtype=self.components_.dtype)
-        return self._state.chains
-
-    def score_samples(self, X) -> np.ndarray:
-        """scikit-learn's stochastic pseudo-likelihood: one random site per row.
-
-        ``n_features * log sigmoid(F(v~) - F(v))`` where ``v~`` flips one randomly
-        chosen unit of each row. For the exact sum over all sites use
-        :meth:`RBM.score_samples` semantics via ``fastrbm.evaluation.pseudo_likelihood``.
-        """
-        self._check_fitted()
-        _, backend, n_threads = self._check_settings()
-        X = self._check_X(X)
-        from .reference import uniforms
-        step = self._next_sample_step()
-        u = uniforms(self._seed, streams.PURPOSE_EVAL, step, (X.shape[0],), np.float64)
-        sites = np.minimum((u * X.shape[1]).astype(np.int64), X.shape[1] - 1)
-        flipped = X.copy()
-        rows = np.arange(X.shape[0])
-        flipped[rows, sites] = 1 - flipped[rows, sites]
-        fe = self.free_energy(X)
-        fe_flipped = self.free_energy(flipped)
-        d = fe_flipped - fe
-        return X.shape[1] * -np.logaddexp(0, -d)
-
-
 class GaussianRBM(RBM):
     """``RBM(visible='gaussian', hidden='nrelu')`` with defaults for standardised data.
 
@@ -686,3 +623,8 @@ class GaussianRBM(RBM):
             min_sigma=min_sigma, sample_visible=sample_visible, batch_size=batch_size,
             n_iter=n_iter, init_scale=init_scale, dtype=dtype, n_threads=n_threads,
             random_state=random_state, verbose=verbose, backend=backend)
+
+
+# The scikit-learn drop-in lives in its own module; it is imported here last (it
+# subclasses RBM) so that ``fastrbm.rbm.BernoulliRBM`` stays where it always was.
+from ._bernoulli import BernoulliRBM  # noqa: E402,F401  (re-export)

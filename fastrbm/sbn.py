@@ -25,7 +25,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from . import streams
-from ._validation import check_data, check_positive_int, seed_from
+from ._validation import check_data, check_positive_int, data_checked, seed_from
 from .reference import uniforms
 
 #: Largest number of states a layer may have in the exact (enumerating) functions.
@@ -202,7 +202,8 @@ def learning_rule(rbm, V, depth: int = 2, *, random_state=None) -> SBNGradient:
             if t + 1 < depth:
                 v = sample_visible(rbm, h, seed, base + t + 1, step)
         else:               # parent v_{k+1} generates child h_k through W^T
-            err = h.astype(np.float64) - rbm.transform(v)
+            with data_checked():    # V is checked (feature names too): not again
+                err = h.astype(np.float64) - rbm.transform(v)
             dW += err.T @ v.astype(np.float64)
             dc += err.sum(0)
             if t + 1 < depth:

@@ -291,6 +291,9 @@ def test_bernoulli_rbm_score_samples_is_an_unbiased_one_site_estimate():
         site_terms[:, i] = d * log_expit(model.free_energy(Xf) - F)
     np.testing.assert_allclose(site_terms.mean(1), exact, rtol=1e-10)
     n_calls = 600
+    # as in scikit-learn the sites come from random_state at each call: an int would
+    # give the same ones every time, a RandomState advances
+    model.random_state = np.random.RandomState(0)
     draws = np.array([model.score_samples(X) for _ in range(n_calls)])
     # every draw is one of the d site terms of its row ...
     hit = np.isclose(draws[:, :, None], site_terms[None], rtol=1e-12, atol=1e-12)
