@@ -25,12 +25,14 @@ def _require_compiled() -> None:
     folder comes first on ``sys.path``, so this unbuilt copy shadows the installed one.
     A built but unloadable extension is left to fail on its own, with its own reason.
     """
-    import importlib.util
+    import importlib.machinery
     import os
     import sys
 
-    missing = [name for name in _COMPILED
-               if importlib.util.find_spec(f"{__name__}.{name}") is None]
+    # Searched in this package's own folder only: an editable install's finder would
+    # otherwise supply the modules of another tree, to run with these Python files.
+    missing = [name for name in _COMPILED if importlib.machinery.PathFinder.find_spec(
+        f"{__name__}.{name}", __path__) is None]
     if not missing:
         return
     here = os.path.dirname(os.path.abspath(__file__))
