@@ -40,8 +40,9 @@ def _prefer_installed_package() -> None:
     saved = list(sys.path)
     sys.path[:] = [entry for entry in saved if not _is_root(entry)]
     spec = importlib.util.find_spec("fastrbm")
-    origin = os.path.realpath(spec.origin) if spec is not None and spec.origin else None
-    if origin is None or origin.startswith(ROOT + os.sep):
+    # compared as folders: a virtual environment may well live inside the clone
+    found = os.path.realpath(os.path.dirname(spec.origin)) if spec and spec.origin else None
+    if found is None or found == os.path.join(ROOT, "fastrbm"):
         sys.path[:] = saved
 
 
