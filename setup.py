@@ -13,7 +13,6 @@ import sysconfig
 import tempfile
 import warnings
 
-import numpy as np
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
@@ -54,7 +53,34 @@ def _probe_openmp(compiler):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+#: Cython's compiler directives for every kernel module.
+CYTHON_DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": False,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": False,
+}
+
+
 class BuildExt(build_ext):
+    """Cythonize, probe OpenMP and set the compile flags, only when extensions are built.
+
+    Doing this here rather than when setup.py is loaded keeps ``sdist`` and metadata
+    builds from generating the multi-megabyte ``.c`` files (and from needing NumPy).
+    """
+
+    def run(self):
+        import numpy as np
+        from Cython.Build import cythonize
+
+        for ext in self.extensions:
+            if np.get_include() not in ext.include_dirs:
+                ext.include_dirs.append(np.get_include())
+            # only the sources change: setuptools has already annotated these objects
+            ext.sources = cythonize([ext], compiler_directives=CYTHON_DIRECTIVES)[0].sources
+        super().run()
+
     def build_extensions(self):
         probe = _probe_openmp(self.compiler)
         openmp = probe is not None
@@ -77,24 +103,12 @@ class BuildExt(build_ext):
 
 
 def _extensions():
-    from Cython.Build import cythonize
-
-    common = dict(
-        include_dirs=[np.get_include(), "src_c"],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-    )
-    names = ["_kernels", "_ais"]
-    exts = [Extension(f"fastrbm.{name}", [f"fastrbm/{name}.pyx"], **common) for name in names]
-    return cythonize(
-        exts,
-        compiler_directives={
-            "language_level": 3,
-            "boundscheck": False,
-            "wraparound": False,
-            "cdivision": True,
-            "initializedcheck": False,
-        },
-    )
+    """The kernel modules, from their ``.pyx`` sources (cythonized by ``BuildExt``)."""
+    return [
+        Extension(f"fastrbm.{name}", [f"fastrbm/{name}.pyx"], include_dirs=["src_c"],
+                  define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
+        for name in ("_kernels", "_ais")
+    ]
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt})

@@ -1,9 +1,15 @@
-"""The command line: both demos run, print per-epoch progress and an exact figure."""
+"""The command line: both demos run, print per-epoch progress and an exact figure;
+every bad argument is a one-line argparse error with exit status 2; ``--version``;
+``info`` prints only what it knows."""
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
+import fastrbm
+from fastrbm._config import config_info, describe_pool
 from fastrbm.cli import main
 
 
@@ -32,7 +38,105 @@ def test_mixture_demo_standardises_and_improves_on_the_gaussian_baseline(capsys)
     assert lls[-1] > baseline + 0.15 and lls[-1] > lls[0]
 
 
-def test_unknown_demo_data_is_refused(capsys):
-    with pytest.raises(SystemExit):
-        main(["demo", "--data", "mnist"])
-    assert "invalid choice" in capsys.readouterr().err
+def test_mixture_demo_honours_an_explicit_report_every(capsys):
+    # 25 is the bars default; given for the mixture it must not turn into the mixture's 5
+    assert main(["demo", "--data", "mixture", "--epochs", "26", "--report-every", "25",
+                 "--n-threads", "1"]) == 0
+    assert [int(r[0]) for r in _rows(capsys.readouterr().out)] == [1, 25, 26]
+
+
+BAD_ARGUMENTS = [
+    (["demo", "--data", "mnist"], "--data", "invalid choice"),
+    (["demo", "--epochs", "0"], "--epochs", "integer >= 1"),
+    (["demo", "--epochs", "-3"], "--epochs", "integer >= 1"),
+    (["demo", "--epochs", "2.5"], "--epochs", "integer >= 1"),
+    (["demo", "--report-every", "0"], "--report-every", "integer >= 1"),
+    (["demo", "--repeats", "0"], "--repeats", "integer >= 1"),
+    (["demo", "--n-threads", "0"], "--n-threads", "integer in [1,"),
+    (["demo", "--n-threads", "two"], "--n-threads", "integer in [1,"),
+    (["demo", "--hidden", "0"], "--hidden", "integer in [1,"),
+    (["demo", "--hidden", str(2**31)], "--hidden", "integer in [1,"),
+    (["demo", "--k", "0"], "--k", "integer in [1,"),
+    (["demo", "--seed", "-1"], "--seed", "integer in [0,"),
+    (["demo", "--seed", str(2**64)], "--seed", "integer in [0,"),
+    (["demo", "--learning-rate", "0"], "--learning-rate", "finite number > 0"),
+    (["demo", "--learning-rate", "-0.1"], "--learning-rate", "finite number > 0"),
+    (["demo", "--learning-rate", "nan"], "--learning-rate", "finite number > 0"),
+    (["demo", "--learning-rate", "inf"], "--learning-rate", "finite number > 0"),
+    (["demo", "--learning-rate", "1e999"], "--learning-rate", "finite number > 0"),
+    (["demo", "--learning-rate", "fast"], "--learning-rate", "finite number > 0"),
+    (["demo", "--dtype", "float16"], "--dtype", "invalid choice"),
+    (["demo", "--backend", "torch"], "--backend", "invalid choice"),
+    (["demo", "--data", "mixture", "--hidden", "26"], "--hidden", "at most 25"),
+    (["demo", "--no-such-option"], "unrecognized arguments", "--no-such-option"),
+    (["train"], "invalid choice", "'train'"),
+    ([], "required", "demo,info"),
+]
+
+
+@pytest.mark.parametrize("argv, names, says", BAD_ARGUMENTS,
+                         ids=[" ".join(a[0]) or "nothing" for a in BAD_ARGUMENTS])
+def test_bad_arguments_are_one_line_errors_with_status_2(capsys, argv, names, says):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.startswith("fastrbm") and ": error: " in err
+    assert names in err and says in err
+
+
+def test_version_prints_name_and_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"fastrbm {fastrbm.__version__}\n"
+
+
+def test_python_m_fastrbm_version_and_a_bad_argument(tmp_path):
+    # a child process in a folder of its own imports the installed package
+    run = [sys.executable, "-m", "fastrbm"]
+    proc = subprocess.run(run + ["--version"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout == f"fastrbm {fastrbm.__version__}\n"
+    proc = subprocess.run(run + ["demo", "--epochs", "0"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_divergence_is_a_one_line_error_with_status_1(capsys):
+    status = main(["demo", "--data", "mixture", "--learning-rate", "1e300", "--epochs", "2",
+                   "--n-threads", "1"])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "diverged" in err and "Traceback" not in err
+
+
+def test_describe_pool_names_only_known_fields():
+    # threadpoolctl's record for libgomp, as it comes: version, layer, architecture None
+    gomp = {"user_api": "openmp", "internal_api": "openmp", "prefix": "libgomp",
+            "version": None, "num_threads": 2, "threading_layer": None,
+            "architecture": None, "filepath": "/usr/lib/libgomp.so.1"}
+    assert describe_pool(gomp) == "openmp: libgomp (2 threads) /usr/lib/libgomp.so.1"
+    blas = {"user_api": "blas", "internal_api": "openblas", "prefix": "libopenblas",
+            "version": "0.3.30", "num_threads": 1, "threading_layer": "pthreads",
+            "architecture": "Haswell", "filepath": "/x/libopenblas.so"}
+    assert (describe_pool(blas)
+            == "blas: openblas 0.3.30 (Haswell, 1 thread, pthreads) /x/libopenblas.so")
+    bare = {"user_api": "blas", "internal_api": "mkl", "version": None,
+            "num_threads": None, "threading_layer": "unknown", "filepath": None}
+    assert describe_pool(bare) == "blas: mkl"
+
+
+def test_info_prints_no_unknowns(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "None" not in out and "unknown" not in out and "()" not in out
+    assert out.startswith(f"fastrbm {fastrbm.__version__} ") and "OpenMP:" in out
+    pools = config_info()["threadpools"]
+    assert all(v is not None for lib in pools for v in lib.values())
+    for lib in pools:
+        assert describe_pool(lib) in out.splitlines()
