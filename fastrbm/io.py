@@ -3,8 +3,7 @@
 The file holds the arrays (parameters, training state) and one JSON string,
 ``__fastrbm__``, with the format name and version, the class, ``get_params()`` and the
 fitted scalars. A DBN stores each layer as an RBM record with its own array prefix, so
-both share one format. Loading never unpickles anything (``allow_pickle=False``), and a
-file that is not such a model, or is inconsistent, is refused with a ``ValueError``.
+both share one format.
 
 Layout of the JSON record of a model::
 
@@ -13,52 +12,126 @@ Layout of the JSON record of a model::
 ``fitted`` has ``n_features_in_``, ``n_iter_``, ``seed``, ``n_updates``,
 ``n_sample_calls`` and ``state`` (whether momentum and chains were saved) for an RBM;
 ``n_features_in_``, ``seed``, ``n_sample_calls`` and ``layers`` (records) for a DBN.
+
+Loading trusts nothing in the file. The archive is read member by member with the
+``.npy`` headers checked before any data (no pickle is ever loaded, an object array is
+refused, a member cannot declare more data than the archive holds), and the record and
+arrays are checked by :mod:`fastrbm._io_checks`, field by field: types and ranges, the
+estimators' own settings checks, the exact shapes the record implies, one float type
+per model, finite values and positive sigma. Any problem is a ``ValueError`` saying
+what is wrong. ``save`` runs the same checks on what it is about to write.
 """
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import os
+import struct
+import sys
 import zipfile
+from dataclasses import dataclass
 from typing import IO, Union
 
 import numpy as np
+import numpy.lib.format as npy_format
 
+from . import _io_checks as checks
+from ._io_checks import FORMAT, META, RBM_ARRAYS, STATE_ARRAYS, VERSION, FormatError
 from .dbn import DBN
-from .rbm import RBM, BernoulliRBM, GaussianRBM
-from .state import TrainState
+from .rbm import RBM
 
-FORMAT = "fastrbm"
-VERSION = 1
-_META = "__fastrbm__"
-_CLASSES = {cls.__name__: cls for cls in (RBM, BernoulliRBM, GaussianRBM, DBN)}
-_RBM_ARRAYS = ("components_", "intercept_hidden_", "intercept_visible_", "sigma_")
-_STATE_ARRAYS = ("mW", "mb", "mc", "mz", "chains", "q")
+__all__ = ["save", "load", "FORMAT", "VERSION"]
 
 PathOrFile = Union[str, os.PathLike, IO[bytes]]
+_CLASSES = checks.CLASSES
 
 
 # ----------------------------------------------------------------- save
-def save(model, path: PathOrFile) -> None:
+def save(model: Union[RBM, DBN], path: PathOrFile) -> None:
     """Write ``model`` (RBM, BernoulliRBM, GaussianRBM or DBN, fitted or not) to ``path``.
+
+    The record and arrays are checked with the validator :func:`load` uses before
+    anything is written, so a file that ``load`` would refuse is never written: on a
+    problem nothing is written (no file is created at a path).
 
     Parameters
     ----------
-    model : RBM or DBN
+    model : RBM, BernoulliRBM, GaussianRBM or DBN
     path : str, path-like or binary file object
         Written exactly as given (no ``.npz`` suffix is added).
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not one of the classes above.
+    ValueError
+        The model cannot be stored as a valid file: a parameter that is not
+        representable (an object as ``random_state``), or a fitted state that does not
+        match the parameters (e.g. ``n_components`` changed after ``fit``), non-finite
+        parameters or non-positive ``sigma_``. The message names the field.
     """
     if type(model).__name__ not in _CLASSES or not isinstance(model, tuple(_CLASSES.values())):
         raise TypeError(f"model must be one of {sorted(_CLASSES)}; got {type(model).__name__}")
+    _check_fitted(model)
     arrays: dict[str, np.ndarray] = {}
     record = _record(model, "", arrays)
-    meta = json.dumps({"format": FORMAT, "version": VERSION, "model": record})
-    arrays[_META] = np.array(meta)
+    text = json.dumps({"format": FORMAT, "version": VERSION, "model": record})
+    try:
+        plan = checks.plan_from_text(text)
+        plan.check_headers({k: (a.dtype, a.shape) for k, a in arrays.items()})
+        plan.check_values(arrays)
+    except FormatError as exc:
+        raise ValueError(f"cannot save this {type(model).__name__}: the file would be "
+                         f"refused by io.load: {exc}") from None
+    arrays[META] = np.array(text)
     if isinstance(path, (str, os.PathLike)):
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
+        _write_path(path, arrays)
     else:
         np.savez(path, **arrays)
+
+
+def _write_path(path, arrays: dict) -> None:
+    """Write the archive to ``path``; a partly written file (disk full) is removed."""
+    try:
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+    except BaseException:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+
+
+def _check_fitted(model) -> None:
+    """The estimators' own fitted-state checks (structural changes after fit), if fitted."""
+    if isinstance(model, DBN):
+        if hasattr(model, "rbms_"):
+            model._check_fitted()
+            for rbm in getattr(model, "rbms_", None) or ():
+                if isinstance(rbm, RBM) and hasattr(rbm, "components_"):
+                    rbm._check_fitted()
+    elif hasattr(model, "components_"):
+        model._check_fitted()
+
+
+def _fitted_attr(model, name: str):
+    try:
+        return getattr(model, name)
+    except AttributeError:
+        raise ValueError(f"cannot save this {type(model).__name__}: it has components_ or "
+                         f"rbms_ but lacks the fitted attribute {name} (fit it again)") from None
+
+
+def _json_int(value):
+    """A counter as a JSON int; anything else is kept recognisable for the validator,
+    which then names the field."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value):
+        return float(value)
+    return repr(value)
 
 
 def _record(model, prefix: str, arrays: dict) -> dict:
@@ -66,24 +139,52 @@ def _record(model, prefix: str, arrays: dict) -> dict:
               "prefix": prefix}
     if isinstance(model, DBN):
         if hasattr(model, "rbms_"):
+            rbms = model.rbms_
+            layers = list(rbms) if isinstance(rbms, (list, tuple)) else []
             record["fitted"] = {
-                "n_features_in_": int(model.n_features_in_), "seed": int(model._seed),
-                "n_sample_calls": int(model._n_sample_calls),
-                "layers": [_record(r, f"{prefix}layers/{l}/", arrays)
-                           for l, r in enumerate(model.rbms_)]}
+                "n_features_in_": _json_int(_fitted_attr(model, "n_features_in_")),
+                "seed": _json_int(_fitted_attr(model, "_seed")),
+                "n_sample_calls": _json_int(_fitted_attr(model, "_n_sample_calls")),
+                "layers": [_layer_record(r, f"{prefix}layers/{l}/", arrays)
+                           for l, r in enumerate(layers)]}
         return record
     if hasattr(model, "components_"):
-        for name in _RBM_ARRAYS:
-            arrays[prefix + name] = np.asarray(getattr(model, name))
+        for name in RBM_ARRAYS:
+            arrays[prefix + name] = np.asarray(_fitted_attr(model, name))
         state = getattr(model, "_state", None)
+        if state is not None and not _state_is_current(model, state):
+            state = None
         if state is not None:
-            for name in _STATE_ARRAYS:
-                arrays[f"{prefix}state/{name}"] = getattr(state, name)
+            for name in STATE_ARRAYS:
+                arrays[f"{prefix}state/{name}"] = np.asarray(getattr(state, name))
         record["fitted"] = {
-            "n_features_in_": int(model.n_features_in_), "n_iter_": int(model.n_iter_),
-            "seed": int(model._seed), "n_updates": int(model._n_updates),
-            "n_sample_calls": int(model._n_sample_calls), "state": state is not None}
+            "n_features_in_": _json_int(_fitted_attr(model, "n_features_in_")),
+            "n_iter_": _json_int(_fitted_attr(model, "n_iter_")),
+            "seed": _json_int(_fitted_attr(model, "_seed")),
+            "n_updates": _json_int(_fitted_attr(model, "_n_updates")),
+            "n_sample_calls": _json_int(_fitted_attr(model, "_n_sample_calls")),
+            "state": state is not None}
     return record
+
+
+def _layer_record(rbm, prefix: str, arrays: dict) -> dict:
+    if not isinstance(rbm, RBM):
+        raise ValueError(f"cannot save this DBN: rbms_ holds {type(rbm).__name__}, not an RBM")
+    return _record(rbm, prefix, arrays)
+
+
+def _state_is_current(model, state) -> bool:
+    """Whether the next ``partial_fit`` would keep this training state.
+
+    Mirrors ``RBM._train_state``: momentum and chains are dropped when ``batch_size``
+    changed (another number of chains) or the weights changed shape. Such a state is
+    not saved, so continuing the loaded model matches continuing the original.
+    """
+    batch_size = getattr(model, "batch_size", None)
+    chains, W = getattr(state, "chains", None), getattr(state, "W", None)
+    return (isinstance(batch_size, numbers.Integral) and chains is not None
+            and W is not None and np.shape(chains)[:1] == (batch_size,)
+            and np.shape(W) == np.shape(model.components_))
 
 
 def _params_to_json(model) -> dict:
@@ -97,9 +198,13 @@ def _value_to_json(value, name: str):
     """JSON form of a parameter; RBM objects (DBN layers) become nested records."""
     if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot save parameter {name}={value!r}: not finite")
         return float(value)
     if isinstance(value, RBM):
         return {"__rbm__": {"class": type(value).__name__, "params": _params_to_json(value)}}
@@ -118,22 +223,14 @@ def _value_to_json(value, name: str):
     raise ValueError(f"cannot save parameter {name}={value!r}: not representable in the file")
 
 
-def _value_from_json(value):
-    if isinstance(value, list):
-        return [_value_from_json(v) for v in value]
-    if isinstance(value, dict):
-        if "__rbm__" in value:
-            rec = value["__rbm__"]
-            return _construct(rec.get("class"), rec.get("params"))
-        if "__dict__" in value:
-            return {k: _value_from_json(v) for k, v in value["__dict__"].items()}
-        raise ValueError(f"unexpected object in the parameters: {value!r}")
-    return value
-
-
 # ----------------------------------------------------------------- load
-def load(path: PathOrFile):
-    """Read a model written by :func:`save`.
+def load(path: PathOrFile) -> Union[RBM, DBN]:
+    """Read a model written by :func:`save`, checking everything the file holds.
+
+    Nothing is unpickled. Every field of the record is checked for type and range, the
+    parameters by the estimator's own settings checks, and every array for presence,
+    exact shape (implied by the record), dtype (float32 or float64, one per model) and
+    finite values (positive for ``sigma_``); unknown fields and arrays are refused.
 
     Parameters
     ----------
@@ -147,107 +244,235 @@ def load(path: PathOrFile):
 
     Raises
     ------
+    FileNotFoundError, OSError
+        ``path`` cannot be opened.
     ValueError
-        The file is not a fastrbm model file, is of a newer format version, or is
-        corrupt or inconsistent.
+        The file is not a readable archive, not a fastrbm model file, of another format
+        version, or corrupt or inconsistent; the message says what is wrong.
     """
     name = path if isinstance(path, (str, os.PathLike)) else getattr(path, "name", "file")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not hasattr(npz, "files") or _META not in npz.files:
-                raise _Corrupt(f"{name!s} is not a fastrbm model file")
-            meta = json.loads(str(npz[_META][()]))
-            arrays = {k: npz[k] for k in npz.files if k != _META}
-    except _Corrupt as exc:
-        raise ValueError(str(exc)) from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError,
-            json.JSONDecodeError) as exc:
-        if isinstance(exc, FileNotFoundError):
+        if isinstance(path, (str, os.PathLike)):
+            with open(path, "rb") as fp:
+                return _load(fp)
+        return _load(path)
+    except FormatError as exc:
+        raise ValueError(_wording(name, exc)) from None
+
+
+def _wording(name, exc: FormatError) -> str:
+    if exc.kind == "unreadable":
+        return f"{name!s} is not a readable fastrbm model file ({exc})"
+    if exc.kind == "foreign":
+        return f"{name!s} is not a fastrbm model file ({exc})"
+    if exc.kind == "version":
+        return f"{name!s}: {exc}"
+    return f"{name!s} is a corrupt or inconsistent fastrbm model file: {exc}"
+
+
+def _load(fp):
+    with _Archive(fp) as archive:
+        plan = checks.plan_from_text(archive.read_record())
+        plan.check_headers({k: (h.dtype, h.shape) for k, h in archive.headers.items()
+                            if k != META})
+        arrays = {k: archive.read_array(k) for k in plan.names()}
+    plan.check_values(arrays)
+    return plan.build(arrays)
+
+
+# ----------------------------------------------------------------- the archive
+def _unreadable(why: str):
+    raise FormatError("unreadable", why)
+
+
+@dataclass
+class _Header:
+    """A member's ``.npy`` header: where its data starts and what it declares."""
+
+    info: zipfile.ZipInfo
+    offset: int
+    shape: tuple
+    fortran: bool
+    dtype: np.dtype
+
+    @property
+    def count(self) -> int:
+        return math.prod(self.shape)
+
+
+# what zipfile and numpy's header parser raise on damaged input
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+                   NotImplementedError, RuntimeError, struct.error, SyntaxError,
+                   RecursionError, UnicodeDecodeError, OverflowError, MemoryError)
+_CHUNK = 1 << 24
+
+
+class _Archive:
+    """An ``.npz`` opened for checked reading: every member a plain stored ``.npy``.
+
+    The members' headers are read and checked on opening; no data is read until asked
+    for, and no member may declare more bytes than the archive holds, so a hostile
+    header cannot make the reader allocate more memory than the file's size.
+    """
+
+    def __init__(self, fp):
+        self.fp = fp
+        self.size = _stream_size(fp)
+        why = _sniff(fp)
+        try:
+            self.zf = zipfile.ZipFile(fp)
+        except _ARCHIVE_ERRORS as exc:
+            _unreadable(why or f"a truncated or damaged zip archive: {exc}")
+        try:
+            self.headers = self._read_headers()
+        except FormatError:
+            self.zf.close()
             raise
-        why = "not an .npz archive" if "pickle" in str(exc) else f"{type(exc).__name__}: {exc}"
-        raise ValueError(f"{name!s} is not a readable fastrbm model file ({why})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{name!s} is not a fastrbm model file")
-    if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
-        raise ValueError(f"{name!s} has format version {meta.get('version')!r}; this fastrbm "
-                         f"reads versions up to {VERSION}")
+        except _ARCHIVE_ERRORS as exc:
+            self.zf.close()
+            _unreadable(f"a damaged archive: {type(exc).__name__}: {exc}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.zf.close()
+        return False
+
+    def _read_headers(self) -> dict:
+        infos = self.zf.infolist()
+        if len(infos) > checks.MAX_MEMBERS:
+            _unreadable(f"it holds {len(infos)} members; a model has at most "
+                        f"{checks.MAX_MEMBERS}")
+        headers = {}
+        for info in infos:
+            key = self._member_key(info)
+            if key in headers:
+                _unreadable(f"the member {info.filename!r} appears twice")
+            headers[key] = self._header(info)
+        if META not in headers:
+            raise FormatError("foreign", f"it has no {META} record")
+        return headers
+
+    def _member_key(self, info: zipfile.ZipInfo) -> str:
+        name = info.filename
+        if info.is_dir() or not name.endswith(".npy"):
+            _unreadable(f"the member {name[:80]!r} is not an .npy array")
+        if info.flag_bits & 0x1:
+            _unreadable(f"the member {name[:80]!r} is encrypted")
+        if info.compress_type != zipfile.ZIP_STORED:
+            _unreadable(f"the member {name[:80]!r} is compressed; io.save stores members "
+                        f"uncompressed, and only such files are read")
+        if info.header_offset + info.file_size > self.size:
+            _unreadable(f"the member {name[:80]!r} declares {info.file_size} bytes, more than "
+                        f"the archive holds")
+        return name[:-4]
+
+    def _header(self, info: zipfile.ZipInfo) -> _Header:
+        with self.zf.open(info) as f:
+            try:
+                version = npy_format.read_magic(f)
+            except ValueError:
+                _unreadable(f"the member {info.filename[:80]!r} is not an .npy array")
+            if version == (1, 0):
+                shape, fortran, dtype = npy_format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = npy_format.read_array_header_2_0(f)
+            else:
+                _unreadable(f"the member {info.filename[:80]!r} has .npy format version "
+                            f"{version}; 1.0 and 2.0 are read")
+            offset = f.tell()
+        h = _Header(info, offset, tuple(shape), bool(fortran), np.dtype(dtype))
+        if h.dtype.hasobject:
+            _unreadable(f"the member {info.filename[:80]!r} is an object array, which only "
+                        f"pickle could read; fastrbm never unpickles")
+        if any(n < 0 for n in h.shape):
+            _unreadable(f"the member {info.filename[:80]!r} declares the shape {h.shape}")
+        nbytes = h.count * h.dtype.itemsize
+        if offset + nbytes != info.file_size:
+            _unreadable(f"the member {info.filename[:80]!r} declares shape {h.shape} of "
+                        f"{h.dtype} ({nbytes} bytes) but holds {info.file_size - offset} "
+                        f"bytes of data")
+        return h
+
+    def _read_data(self, h: _Header) -> np.ndarray:
+        """The member's data as a flat array of its declared dtype (sizes checked)."""
+        out = np.empty(h.count, dtype=h.dtype)
+        raw = memoryview(out.view(np.uint8).reshape(-1))
+        try:
+            with self.zf.open(h.info) as f:
+                f.read(h.offset)
+                got = 0
+                while got < len(raw):
+                    n = f.readinto(raw[got:got + _CHUNK])
+                    if not n:
+                        _unreadable(f"the member {h.info.filename[:80]!r} ends early")
+                    got += n
+                f.read(1)       # reaching the end checks the member's CRC
+        except FormatError:
+            raise
+        except _ARCHIVE_ERRORS as exc:
+            _unreadable(f"the member {h.info.filename[:80]!r} is damaged: "
+                        f"{type(exc).__name__}: {exc}")
+        return out
+
+    def read_record(self) -> str:
+        """The JSON text of the record (a unicode or UTF-8 bytes scalar)."""
+        h = self.headers[META]
+        limit = checks.MAX_JSON_CHARS
+        if h.shape != () or h.dtype.kind not in "US":
+            raise FormatError("record", f"{META} must be a string scalar; got shape "
+                                        f"{h.shape} of {h.dtype}")
+        chars = h.dtype.itemsize // (4 if h.dtype.kind == "U" else 1)
+        if chars > limit:
+            raise FormatError("record", f"the JSON record has {chars} characters, more "
+                                        f"than the {limit} any model needs")
+        raw = self._read_data(h).tobytes()
+        if h.dtype.kind == "S":
+            codec, what = "utf-8", "valid UTF-8"
+        else:
+            order = {">": "big", "<": "little"}.get(h.dtype.byteorder, sys.byteorder)
+            codec, what = f"utf-32-{order[0]}e", "valid Unicode text"
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise FormatError("record", f"the JSON record is not {what} ({exc.reason} at "
+                                        f"byte {exc.start})") from None
+        return text.rstrip("\0")    # numpy pads fixed-width strings with NULs
+
+    def read_array(self, key: str) -> np.ndarray:
+        """A parameter array: native byte order, C-contiguous, owned by the caller."""
+        h = self.headers[key]
+        flat = self._read_data(h)
+        a = flat.reshape(h.shape, order="F" if h.fortran else "C")
+        native = h.dtype.newbyteorder("=")
+        return np.ascontiguousarray(a, dtype=native)
+
+
+def _stream_size(fp) -> int:
+    """Bytes in the file, from the current position of ``fp`` to its end."""
     try:
-        return _restore(meta["model"], arrays)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{name!s} is a corrupt fastrbm model file ({exc!r})") from None
+        start = fp.tell()
+        end = fp.seek(0, os.SEEK_END)
+        fp.seek(start)
+    except (AttributeError, OSError, ValueError) as exc:
+        raise FormatError("unreadable", f"the file object is not seekable ({exc})") from None
+    return end
 
 
-class _Corrupt(Exception):
-    pass
-
-
-def _construct(cls_name, params):
-    if cls_name not in _CLASSES:
-        raise ValueError(f"unknown model class {cls_name!r} in the file; known: "
-                         f"{sorted(_CLASSES)}")
-    if not isinstance(params, dict):
-        raise ValueError("the file's parameters are not a mapping")
-    params = {k: _value_from_json(v) for k, v in params.items()}
-    try:
-        return _CLASSES[cls_name](**params)
-    except TypeError as exc:
-        raise ValueError(f"the file's parameters do not fit {cls_name}: {exc}") from None
-
-
-def _restore(record: dict, arrays: dict):
-    model = _construct(record["class"], record["params"])
-    fitted = record["fitted"]
-    if fitted is None:
-        return model
-    if isinstance(model, DBN):
-        rbms = [_restore(r, arrays) for r in fitted["layers"]]
-        if not rbms or any(not hasattr(r, "components_") for r in rbms):
-            raise ValueError("a fitted DBN in the file has missing or unfitted layers")
-        for lower, upper in zip(rbms, rbms[1:]):
-            if upper.n_features_in_ != lower.n_components:
-                raise ValueError("the DBN's layers in the file do not fit together")
-        if rbms[0].n_features_in_ != fitted["n_features_in_"]:
-            raise ValueError("the DBN's n_features_in_ does not match its first layer")
-        model.rbms_ = rbms
-        model.n_features_in_ = int(fitted["n_features_in_"])
-        model._seed = int(fitted["seed"])
-        model._n_sample_calls = int(fitted["n_sample_calls"])
-        return model
-    _restore_rbm(model, record["prefix"], fitted, arrays)
-    return model
-
-
-def _restore_rbm(model, prefix: str, fitted: dict, arrays: dict) -> None:
-    try:
-        W, c, b, s = (arrays[prefix + name] for name in _RBM_ARRAYS)
-    except KeyError as exc:
-        raise ValueError(f"the file lacks the array {exc.args[0]!r}") from None
-    nh, nv = int(model.n_components), int(fitted["n_features_in_"])
-    dt = W.dtype
-    if dt not in (np.float32, np.float64) or any(a.dtype != dt for a in (c, b, s)):
-        raise ValueError("the file's parameters must all be float32 or all float64")
-    if W.shape != (nh, nv) or c.shape != (nh,) or b.shape != (nv,) or s.shape != (nv,):
-        raise ValueError(f"the file's parameter shapes do not match n_components={nh}, "
-                         f"n_features_in_={nv}")
-    model.components_, model.intercept_hidden_ = W.copy(), c.copy()
-    model.intercept_visible_, model.sigma_ = b.copy(), s.copy()
-    model.n_features_in_ = nv
-    model.n_iter_ = int(fitted["n_iter_"])
-    model._seed = int(fitted["seed"])
-    model._n_updates = int(fitted["n_updates"])
-    model._n_sample_calls = int(fitted["n_sample_calls"])
-    model._state = None
-    if fitted["state"]:
-        extra = {name: arrays.get(f"{prefix}state/{name}") for name in _STATE_ARRAYS}
-        if any(a is None or a.dtype != dt for a in extra.values()):
-            raise ValueError("the file's training state is missing or of another dtype")
-        state = TrainState(W=model.components_, b=model.intercept_visible_,
-                           c=model.intercept_hidden_, sigma=model.sigma_,
-                           **{k: a.copy() for k, a in extra.items()})
-        shapes_ok = (state.mW.shape == W.shape and state.mb.shape == b.shape
-                     and state.mc.shape == c.shape and state.mz.shape == s.shape
-                     and state.chains.ndim == 2 and state.chains.shape[1] == nh
-                     and state.q.shape == c.shape)
-        if not shapes_ok:
-            raise ValueError("the file's training state does not match the parameters")
-        model._state = state
+def _sniff(fp) -> str:
+    """What a file that is not a zip archive is, from its first bytes ('' for a zip)."""
+    start = fp.tell()
+    head = fp.read(8)
+    fp.seek(start)
+    if not isinstance(head, bytes):
+        raise FormatError("unreadable", "the file object is not opened in binary mode")
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"\x93NUMPY"):
+        return "it is a single .npy array, not an .npz archive"
+    if head[:1] == b"\x80":
+        return "it is a Python pickle, which fastrbm never loads"
+    if head.startswith(b"PK"):
+        return ""
+    return "it is not a zip (.npz) archive"
