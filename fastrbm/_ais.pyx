@@ -14,6 +14,7 @@ and the reference draw the very same samples.
 """
 import numpy as np
 
+from fastrbm import _kernel_args
 from fastrbm._threads import blas_held_at_one
 
 from cython cimport floating
@@ -285,16 +286,20 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
 DEF AIS_UNIT_SPLIT_MIN = 2097152
 
 
-cpdef bint ais_unit_split(int n_runs, int n_visible, int n_hidden, int n_threads):
+cpdef bint ais_unit_split(n_runs, n_visible, n_hidden, n_threads):
     """Whether AIS on ``n_threads`` threads splits its products by units (large models)
     rather than by runs (small ones, where barriers would cost more than packing)."""
+    _kernel_args.thread_counts(n_runs=n_runs, n_visible=n_visible, n_hidden=n_hidden,
+                               n_threads=n_threads)
     return n_threads > 1 and min(n_visible, n_hidden) >= 16 * n_threads and \
         <int64_t>n_runs * n_visible * n_hidden >= AIS_UNIT_SPLIT_MIN
 
 
-cpdef int ais_threads(int n_runs, int n_visible, int n_hidden, int n_threads):
+cpdef int ais_threads(n_runs, n_visible, n_hidden, n_threads):
     """Threads AIS runs on: ``n_threads`` when each gets 4 runs or more and the products
     are big enough, else 1. With more than one, BLAS must stay at one thread meanwhile."""
+    _kernel_args.thread_counts(n_runs=n_runs, n_visible=n_visible, n_hidden=n_hidden,
+                               n_threads=n_threads)
     if frbm_openmp_enabled() and n_threads > 1 and n_runs >= 4 * n_threads and \
             <int64_t>n_runs * (n_visible + n_hidden) >= PARALLEL_MIN_ELEMENTS:
         return n_threads
@@ -310,6 +315,9 @@ def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
                int visible, int hidden, int n_copies, uint64_t seed, uint32_t purpose,
                int n_threads, int k_start, int k_stop):
     """Transitions k_start .. k_stop - 1 (k = 0 draws the base sample first)."""
+    _kernel_args.ais_typed(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H,
+                           coef, log_w, visible, hidden, n_copies, seed, purpose, n_threads,
+                           k_start, k_stop)
     cdef AisConfig cfg
     cdef int K = betas.shape[0] - 1
     cdef int nv = W.shape[1], nh = W.shape[0], n = V.shape[0]
@@ -333,8 +341,8 @@ def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
                     &H[0, 0], &coef[0, 0], &log_w[0], k_start, k_stop)
 
 
-def ais(W, b, c, sigma, int visible, int hidden, int n_copies, betas, base_b, base_sigma,
-        int n_runs, seed, purpose=None, n_threads=None, progress=None, chunk=None):
+def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_runs, seed,
+        purpose=None, n_threads=None, progress=None, chunk=None):
     """AIS log-weights and base log Z; twin of :func:`fastrbm.reference.ais`.
 
     ``W`` (hidden x visible) and ``c`` share a float dtype and are C-contiguous;
@@ -343,6 +351,8 @@ def ais(W, b, c, sigma, int visible, int hidden, int n_copies, betas, base_b, ba
     raises KeyboardInterrupt) and ``progress(k, K)`` is called. ``chunk`` caps the
     transitions of a segment (the result does not depend on how they are cut).
     """
+    _kernel_args.ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma,
+                     n_runs, seed, purpose, n_threads, progress, chunk)
     from fastrbm import reference, streams
 
     if purpose is None:
@@ -375,6 +385,9 @@ def _ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, l
                   int64_t max_segment):
     """All transitions in paced segments (see _segments.pxd), checking for signals and
     calling ``progress`` between them."""
+    _kernel_args.ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef,
+                              log_w, visible, hidden, n_copies, seed, purpose, n_threads,
+                              progress, max_segment)
     cdef int64_t K = betas.shape[0] - 1, k = 0, stop, per = 1
     cdef double t0
     b_delta = b64 - bA

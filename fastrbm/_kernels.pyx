@@ -6,9 +6,10 @@ hidden and of visible units and computes them for every row, calling single-thre
 BLAS on its share of W); the inference kernels split *rows* (each thread multiplies
 its rows by all of W). See ``_epoch_worker`` for why.
 
-Every ``def`` function here trusts its caller (the estimators validate): arrays are
-C-contiguous, of one dtype, with consistent shapes. Each has a twin of the same name
-and meaning in :mod:`fastrbm.reference`.
+Every ``def`` function here checks its arguments first (:mod:`fastrbm._kernel_args`:
+C-contiguous arrays of one dtype with consistent shapes, scalars in range), so no call
+from Python reaches the C code with arrays it would misread. Each has a twin of the
+same name and meaning in :mod:`fastrbm.reference`.
 
 Layout of a training step (see ``_epoch_worker``): a workspace made once per fit holds
 ``vstack`` (n_pos + n_neg, n_visible) and ``hstack`` (n_pos + n_neg, n_hidden).
@@ -18,12 +19,13 @@ the bias gradients. Gaussian visible units live in scaled space ``v / sigma`` th
 """
 import numpy as np
 
+from fastrbm import _kernel_args
 from fastrbm._blasinfo import has_small_gemm_kernels
 from fastrbm._threads import blas_held_at_one
 
 from cython cimport floating
 from cython.parallel cimport parallel
-from libc.math cimport exp, log
+from libc.math cimport exp, log, INFINITY
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 
@@ -53,8 +55,9 @@ def openmp_max_threads():
     return frbm_omp_max_threads()
 
 
-def philox_block(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1):
+def philox_block(c0, c1, c2, c3, k0, k1):
     """The raw Philox4x32-10 block function (for known-answer tests)."""
+    _kernel_args.philox_block(c0, c1, c2, c3, k0, k1)
     cdef uint32_t ctr[4]
     cdef uint32_t out[4]
     ctr[0] = c0; ctr[1] = c1; ctr[2] = c2; ctr[3] = c3
@@ -531,8 +534,9 @@ cdef void _epoch_worker(const StepConfig *cfg, EpochBuffers *buf, const floating
             base += n_chunks
 
 
-def make_workspace(hyper, int n_visible, int n_hidden, dtype):
+def make_workspace(hyper, n_visible, n_hidden, dtype):
     """Buffers for one fit: made once, reused by every step (no allocation in a step)."""
+    _kernel_args.make_workspace(hyper, n_visible, n_hidden, dtype)
     cdef int n_neg = hyper.batch_size
     n_tot = hyper.batch_size + n_neg
     return {
@@ -559,6 +563,7 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     The first call of an epoch (first_batch 0) sets the visible scalings its first step
     starts from; later calls go on from the ones the previous call left in ``vec_v``.
     """
+    _kernel_args.fit_epoch_typed(hyper, n_threads)
     cdef StepConfig cfg = _make_config(hyper, W.shape[1], W.shape[0], seed, n_threads,
                                        small_gemm)
     cdef int batch_size = hyper.batch_size
@@ -567,8 +572,8 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
     cdef EpochBuffers buf
     cdef frbm_sched sched
-    _check_epoch_shapes(X, order, W, chains, vstack, hstack, hsample, scratch, vec_v, vec_h,
-                        batch_size, cfg)
+    _check_epoch_shapes(X, order, W, b, c, sigma, mW, mb, mc, mz, chains, q, vstack, hstack,
+                        hsample, scratch, vec_v, vec_h, batch_size, cfg, first_batch, n_batches)
     cfg.n_chains = chains.shape[0]
     nt = epoch_threads(batch_size, nv, nh, n_threads)
     if n == 0 or n_batches <= 0:
@@ -605,7 +610,7 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
                       step0, &sched)
 
 
-cpdef int epoch_threads(int batch_size, int n_visible, int n_hidden, int n_threads):
+cpdef int epoch_threads(batch_size, n_visible, n_hidden, n_threads):
     """Threads a training epoch runs on: ``n_threads`` when every thread gets a block of
     at least 16 visible and 16 hidden units and a step is big enough to pay for the
     barriers, else 1.
@@ -613,6 +618,8 @@ cpdef int epoch_threads(int batch_size, int n_visible, int n_hidden, int n_threa
     With more than one, each thread calls single-threaded BLAS on its own units, so the
     caller must keep BLAS at one thread meanwhile (the estimators do).
     """
+    _kernel_args.thread_counts(batch_size=batch_size, n_visible=n_visible,
+                               n_hidden=n_hidden, n_threads=n_threads)
     if frbm_openmp_enabled() and n_threads > 1 and \
             min(n_visible, n_hidden) >= 16 * n_threads and \
             <int64_t>batch_size * (n_visible + n_hidden) >= PARALLEL_MIN_ELEMENTS:
@@ -620,18 +627,70 @@ cpdef int epoch_threads(int batch_size, int n_visible, int n_hidden, int n_threa
     return 1
 
 
-cdef _check_epoch_shapes(X, order, W, chains, vstack, hstack, hsample, scratch, vec_v, vec_h,
-                         int batch_size, StepConfig cfg):
-    """The def entry point is public-ish: refuse inconsistent buffers instead of crashing."""
+cdef _span(const char *first, Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t s0, Py_ssize_t s1,
+           Py_ssize_t itemsize):
+    """(low, high) byte addresses of a 2-D buffer; None when it is empty."""
+    cdef Py_ssize_t lo = 0, hi = 0
+    if n0 <= 0 or n1 <= 0:
+        return None
+    for extent, stride in ((n0, s0), (n1, s1)):
+        if stride > 0:
+            hi += (extent - 1) * stride
+        else:
+            lo += (extent - 1) * stride
+    return (<size_t>first + lo, <size_t>first + hi + itemsize)
+
+
+cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, floating[:, ::1] W,
+                         floating[::1] b, floating[::1] c, floating[::1] sigma,
+                         floating[:, ::1] mW, floating[::1] mb, floating[::1] mc,
+                         floating[::1] mz, floating[:, ::1] chains, floating[::1] q,
+                         floating[:, ::1] vstack, floating[:, ::1] hstack,
+                         floating[:, ::1] hsample, floating[:, ::1] scratch,
+                         floating[:, ::1] vec_v, floating[:, ::1] vec_h,
+                         int batch_size, StepConfig cfg, int first_batch, int n_batches):
+    """The arrays of ``_fit_epoch_typed``, which Python can call directly: refuse
+    inconsistent buffers instead of reading or writing past them.
+
+    The fused signature already gives every float array one dtype (X's included) and
+    ``order`` int64, each C-contiguous except X: Cython refuses other arrays with a
+    ValueError before this runs (but lets None through). Checked here: no None; the
+    lengths of b, c, sigma, mW, mb, mc, mz, q and chains against W; the workspace; the
+    minibatches of this call inside ``order`` and their entries of ``order`` inside X;
+    a finite positive sigma where the kernel divides by it; no buffer the epoch writes
+    sharing memory with another one or with X or order. Only this call's share of
+    ``order`` is scanned, so a paced epoch scans it once in all.
+    """
+    cdef Py_ssize_t nh, nv, n, n_neg, n_rows, total, lo, hi, i, isz = sizeof(floating)
+    for name, missing in (("X", X is None), ("order", order is None), ("W", W is None),
+                          ("b", b is None), ("c", c is None), ("sigma", sigma is None),
+                          ("mW", mW is None), ("mb", mb is None), ("mc", mc is None),
+                          ("mz", mz is None), ("chains", chains is None), ("q", q is None),
+                          ("vstack", vstack is None), ("hstack", hstack is None),
+                          ("hsample", hsample is None), ("scratch", scratch is None),
+                          ("vec_v", vec_v is None), ("vec_h", vec_h is None)):
+        if missing:
+            raise TypeError(f"{name} must be an array; got None")
     nh, nv = W.shape[0], W.shape[1]
-    n_neg = chains.shape[0] if cfg.persistent else batch_size
+    if nh < 1 or nv < 1:
+        raise ValueError(f"W must have at least one row and one column; got ({nh}, {nv})")
     if X.shape[1] != nv:
         raise ValueError(f"X has {X.shape[1]} columns, the weights {nv}")
-    o = np.asarray(order)
-    if o.size and (o.min() < 0 or o.max() >= X.shape[0]):
-        raise ValueError("order holds row indices outside X")
-    if cfg.persistent and chains.shape[1] != nh:
-        raise ValueError(f"chains must have {nh} columns")
+    for name, length, want in (("b", b.shape[0], nv), ("sigma", sigma.shape[0], nv),
+                               ("mb", mb.shape[0], nv), ("mz", mz.shape[0], nv),
+                               ("c", c.shape[0], nh), ("mc", mc.shape[0], nh),
+                               ("q", q.shape[0], nh), ("chains", chains.shape[1], nh)):
+        if length != want:
+            raise ValueError(f"{name} must have {want} entries (W is {nh} x {nv}); got "
+                             f"{length}")
+    if mW.shape[0] != nh or mW.shape[1] != nv:
+        raise ValueError(f"mW must have W's shape ({nh}, {nv}); got ({mW.shape[0]}, "
+                         f"{mW.shape[1]})")
+    if cfg.persistent and chains.shape[0] < 1:
+        raise ValueError("chains must have at least one row for persistent CD")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    n_neg = chains.shape[0] if cfg.persistent else batch_size
     if (vstack.shape[0] < batch_size + n_neg or vstack.shape[1] != nv
             or hstack.shape[0] < batch_size + n_neg or hstack.shape[1] != nh
             or hsample.shape[0] < batch_size or hsample.shape[1] != nh
@@ -641,15 +700,75 @@ cdef _check_epoch_shapes(X, order, W, chains, vstack, hstack, hsample, scratch, 
                                      or scratch.shape[1] != nv))):
         raise ValueError("workspace does not fit this model and batch_size: make it with "
                          "make_workspace(hyper, n_visible, n_hidden, dtype)")
+    n = order.shape[0]
+    total = (n + batch_size - 1) // batch_size
+    if first_batch < 0 or n_batches < 0 or (
+            n_batches > 0 and <Py_ssize_t>first_batch + n_batches > total):
+        raise ValueError(f"minibatches {first_batch} .. {first_batch + n_batches - 1} are "
+                         f"not all among the epoch's {total}")
+    n_rows = X.shape[0]
+    if n_batches > 0:
+        lo = <Py_ssize_t>first_batch * batch_size
+        hi = min(n, (<Py_ssize_t>first_batch + n_batches) * batch_size)
+        for i in range(lo, hi):
+            if order[i] < 0 or order[i] >= n_rows:
+                raise ValueError(f"order[{i}] = {order[i]} is not a row of X (it has "
+                                 f"{n_rows})")
+    # the epoch's first segment only: a later one may meet a diverged sigma, which the
+    # estimators detect after the epoch (DivergenceError) and undo
+    if first_batch == 0 and (cfg.visible == VIS_GAUSSIAN or cfg.learn_sigma):
+        for i in range(nv):
+            # the negated test also refuses NaN
+            if not (sigma[i] > 0 and sigma[i] < INFINITY):
+                raise ValueError(f"sigma must be finite and positive; sigma[{i}] = {sigma[i]}")
+    spans = []
+    for name, span, written in (
+            ("X", _span(<const char *>&X[0, 0] if X.shape[0] else NULL, X.shape[0],
+                        X.shape[1], X.strides[0], X.strides[1], isz), False),
+            ("order", _span(<const char *>&order[0] if n else NULL, n, 1, 8, 8, 8), False),
+            ("W", _span(<const char *>&W[0, 0], nh, nv, nv * isz, isz, isz), True),
+            ("mW", _span(<const char *>&mW[0, 0], nh, nv, nv * isz, isz, isz), True),
+            ("b", _span(<const char *>&b[0], 1, nv, 0, isz, isz), True),
+            ("c", _span(<const char *>&c[0], 1, nh, 0, isz, isz), True),
+            ("sigma", _span(<const char *>&sigma[0], 1, nv, 0, isz, isz), True),
+            ("mb", _span(<const char *>&mb[0], 1, nv, 0, isz, isz), True),
+            ("mc", _span(<const char *>&mc[0], 1, nh, 0, isz, isz), True),
+            ("mz", _span(<const char *>&mz[0], 1, nv, 0, isz, isz), True),
+            ("q", _span(<const char *>&q[0], 1, nh, 0, isz, isz), True),
+            ("chains", _span(<const char *>&chains[0, 0] if chains.shape[0] else NULL,
+                             chains.shape[0], nh, nh * isz, isz, isz), True),
+            ("vstack", _span(<const char *>&vstack[0, 0], vstack.shape[0], nv, nv * isz,
+                             isz, isz), True),
+            ("hstack", _span(<const char *>&hstack[0, 0], hstack.shape[0], nh, nh * isz,
+                             isz, isz), True),
+            ("hsample", _span(<const char *>&hsample[0, 0], hsample.shape[0], nh, nh * isz,
+                              isz, isz), True),
+            ("scratch", _span(<const char *>&scratch[0, 0] if scratch.shape[0] else NULL,
+                              scratch.shape[0], scratch.shape[1], scratch.shape[1] * isz,
+                              isz, isz), True),
+            ("vec_v", _span(<const char *>&vec_v[0, 0], vec_v.shape[0], nv, nv * isz, isz,
+                            isz), True),
+            ("vec_h", _span(<const char *>&vec_h[0, 0], vec_h.shape[0], nh, nh * isz, isz,
+                            isz), True)):
+        if span is not None:
+            spans.append((span[0], span[1], name, written))
+    spans.sort()
+    open_spans = []
+    for lo_addr, hi_addr, name, written in spans:
+        open_spans = [s for s in open_spans if s[1] > lo_addr]
+        for other in open_spans:
+            if written or other[3]:
+                raise ValueError(f"{other[2]} and {name} overlap in memory; the epoch writes "
+                                 f"one while using the other: pass separate arrays")
+        open_spans.append((lo_addr, hi_addr, name, written))
 
 
 #: Stepped units draw their copies' words in one stack buffer (see _passes.pxd).
 MAX_COPIES = 1024
 
 
-def _check_copies(int n_copies):
-    if not 1 <= n_copies <= MAX_COPIES:
-        raise ValueError(f"n_copies must be in [1, {MAX_COPIES}]; got {n_copies}")
+def _check_copies(n_copies):
+    _kernel_args.n_copies(n_copies)
 
 
 cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed, int n_threads,
@@ -700,6 +819,8 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     cuts small-minibatch products into calls OpenBLAS runs unpacked (None: when
     :func:`fastrbm._blasinfo.has_small_gemm_kernels` says the BLAS has such kernels).
     """
+    _kernel_args.fit_epoch(state, hyper, X, order, seed, step0, n_threads, workspace,
+                           small_gemm)
     if small_gemm is None:
         small_gemm = has_small_gemm_kernels()
     if workspace is None:
@@ -730,9 +851,10 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     return n_batches
 
 
-cpdef int row_threads(int n_rows, int n_cols, int n_threads):
+cpdef int row_threads(n_rows, n_cols, n_threads):
     """Threads a row-split kernel runs on: ``n_threads`` when each thread gets at least 4
     rows and the work is big enough to pay for the parallel region, else 1."""
+    _kernel_args.thread_counts(n_rows=n_rows, n_cols=n_cols, n_threads=n_threads)
     if frbm_openmp_enabled() and n_threads > 1 and n_rows >= 4 * n_threads and \
             <int64_t>n_rows * n_cols >= PARALLEL_MIN_ELEMENTS:
         return n_threads
@@ -876,7 +998,7 @@ cdef const void *_ptr(a, dtype, str name, bint writes=False) except? NULL:
     return <const void *><size_t>a.ctypes.data
 
 
-def hidden_conditional(V, W, c, sigma, int hidden, int n_copies, seed, stream, step,
+def hidden_conditional(V, W, c, sigma, hidden, n_copies, seed, stream, step,
                        mean_out=None, sample_out=None, n_threads=None):
     """Hidden means and/or samples given visible rows ``V`` (data space).
 
@@ -884,6 +1006,8 @@ def hidden_conditional(V, W, c, sigma, int hidden, int n_copies, seed, stream, s
     ``sample_out`` (either may be None) and returns them. Rows are cut into chunks that
     OpenMP threads claim, each multiplying its rows with single-threaded BLAS.
     """
+    _kernel_args.hidden_conditional(V, W, c, sigma, hidden, n_copies, seed, stream, step,
+                                    mean_out, sample_out, n_threads)
     cdef RowJob job
     _check_copies(n_copies)
     Vt = np.ascontiguousarray(V if sigma is None else V / sigma, dtype=W.dtype)
@@ -903,12 +1027,14 @@ def hidden_conditional(V, W, c, sigma, int hidden, int n_copies, seed, stream, s
     return mean_out, sample_out
 
 
-def visible_conditional(H, W, b, sigma, int visible, seed, stream, step, out, sample,
+def visible_conditional(H, W, b, sigma, visible, seed, stream, step, out, sample,
                         n_threads=None):
     """Visible means (``sample=False``) or samples given hidden rows, in data space.
 
     Twin of :func:`fastrbm.reference.visible_conditional`; writes into ``out``.
     """
+    _kernel_args.visible_conditional(H, W, b, sigma, visible, seed, stream, step, out, sample,
+                                     n_threads)
     cdef RowJob job
     H = np.ascontiguousarray(H, dtype=W.dtype)
     job.kind = JOB_VISIBLE
@@ -924,9 +1050,11 @@ def visible_conditional(H, W, b, sigma, int visible, seed, stream, step, out, sa
     return out
 
 
-def gibbs(V, W, b, c, sigma, int visible, int hidden, int n_copies, int n_steps, seed,
-          step, purpose, sample_last=True, n_threads=None):
+def gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step, purpose,
+          sample_last=True, n_threads=None):
     """``n_steps`` of v -> h -> v from ``V``; twin of :func:`fastrbm.reference.gibbs`."""
+    _kernel_args.gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step,
+                       purpose, sample_last, n_threads)
     n, nh = V.shape[0], W.shape[0]
     H = np.empty((n, nh), dtype=V.dtype)
     v = np.array(V, dtype=V.dtype, order="C", copy=True)
@@ -964,8 +1092,9 @@ cdef inline double _free_energy_row(const floating *vt, const floating *x, const
     return vis - hid
 
 
-def free_energy(V, W, b, c, sigma, int visible, int hidden, int n_copies=1, n_threads=None):
+def free_energy(V, W, b, c, sigma, visible, hidden, n_copies=1, n_threads=None):
     """F(v) per row as float64; twin of :func:`fastrbm.reference.free_energy`."""
+    _kernel_args.free_energy(V, W, b, c, sigma, visible, hidden, n_copies, n_threads)
     cdef RowJob job
     Vt = np.ascontiguousarray(V if sigma is None else V / sigma, dtype=W.dtype)
     out = np.empty(V.shape[0], dtype=np.float64)
@@ -984,6 +1113,7 @@ def free_energy(V, W, b, c, sigma, int visible, int hidden, int n_copies=1, n_th
 
 
 def _fill_normals_typed(floating[::1] out, uint64_t seed, uint32_t stream, uint32_t step):
+    _kernel_args.fill_typed(out)
     cdef Py_ssize_t i, n = out.shape[0]
     cdef frbm_stream st
     with nogil:
@@ -993,6 +1123,7 @@ def _fill_normals_typed(floating[::1] out, uint64_t seed, uint32_t stream, uint3
 
 
 def _fill_uniforms_typed(floating[::1] out, uint64_t seed, uint32_t stream, uint32_t step):
+    _kernel_args.fill_typed(out)
     cdef Py_ssize_t i, n = out.shape[0]
     cdef frbm_stream st
     with nogil:
@@ -1003,6 +1134,7 @@ def _fill_uniforms_typed(floating[::1] out, uint64_t seed, uint32_t stream, uint
 
 def fill_uniforms(out, seed, stream, step):
     """Fill a C-contiguous array with the uniforms of :func:`fastrbm.reference.uniforms`."""
+    _kernel_args.fill(out, seed, stream, step)
     if out.size:
         _fill_uniforms_typed(out.reshape(-1), seed, stream, step)
     return out
@@ -1010,5 +1142,6 @@ def fill_uniforms(out, seed, stream, step):
 
 def fill_normals(out, seed, stream, step):
     """Fill a C-contiguous array with the normals of :func:`fastrbm.reference.normals`."""
+    _kernel_args.fill(out, seed, stream, step)
     _fill_normals_typed(out.reshape(-1), seed, stream, step)
     return out

@@ -232,3 +232,85 @@ def seed_from(random_state) -> int:
         return int(random_state)
     raise TypeError(
         f"random_state must be None, an int, a numpy RandomState or Generator; got {random_state!r}")
+
+
+_NOT_FITTED_FALLBACK = None
+
+
+def not_fitted_error(message: str) -> Exception:
+    """A ``sklearn.exceptions.NotFittedError`` (a ValueError and an AttributeError).
+
+    scikit-learn is imported only here, when the error is raised (it is optional and
+    slow to import); without it an equivalent local class with the same bases is used.
+    """
+    global _NOT_FITTED_FALLBACK
+    try:
+        from sklearn.exceptions import NotFittedError
+    except ImportError:  # pragma: no cover - scikit-learn is optional
+        if _NOT_FITTED_FALLBACK is None:
+            _NOT_FITTED_FALLBACK = type("NotFittedError", (ValueError, AttributeError),
+                                        {"__module__": __name__})
+        NotFittedError = _NOT_FITTED_FALLBACK  # noqa: N806
+    return NotFittedError(message)
+
+
+def check_param_array(value, name: str, shape: tuple, dtype, *, positive: bool = False,
+                      context: str = "") -> np.ndarray:
+    """A model parameter as a finite, C-contiguous array of ``shape`` and ``dtype``.
+
+    Parameters set by hand (e.g. copied from another library) may come in any memory
+    order, as lists, or in another real type; they are converted (a copy only when
+    needed). The shape is checked before anything is converted, so a wrong one costs
+    nothing whatever its size.
+
+    Parameters
+    ----------
+    value : array-like
+    name : str
+        The attribute or argument, for messages.
+    shape : tuple of int
+    dtype : np.dtype
+        float32 or float64.
+    positive : bool, default=False
+        Also require every entry > 0 (standard deviations).
+    context : str, default=''
+        Appended to the shape message (e.g. which sizes the shape comes from).
+
+    Returns
+    -------
+    ndarray
+    """
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of shape {shape}; got {value!r}")
+    try:
+        a = np.asarray(value)
+    except Exception as exc:  # noqa: BLE001 - ragged lists and odd objects
+        raise TypeError(f"{name} must be an array of numbers of shape {shape}: {exc}") from None
+    if a.dtype.kind == "O":
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold real numbers: {exc}") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {a.dtype}")
+    if a.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}{context}; got {a.shape}")
+    with np.errstate(over="ignore"):     # out-of-range values become inf: refused below
+        a = np.ascontiguousarray(a, dtype=dtype)
+    if a.size:
+        lo, hi = a.min(), a.max()
+        # NaN propagates through min and max; infinities reach one of them
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"{name} contains NaN or infinity")
+        if positive and lo <= 0:
+            raise ValueError(f"{name} must be positive; its smallest entry is {lo:g}")
+    return a
+
+
+def check_int(value, name: str, low: int, high: int) -> int:
+    """An int (not a bool) in [low, high], for counters and seeds."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
+    if not low <= int(value) <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}]; got {int(value)}")
+    return int(value)

@@ -16,8 +16,9 @@ import numpy as np
 
 from . import sbn, streams
 from ._estimator import EstimatorMixin
-from ._validation import check_data, check_positive_int, resolve_dtype, seed_from
-from .rbm import RBM
+from ._validation import (check_data, check_int, check_param_array, check_positive_int,
+                          not_fitted_error, resolve_dtype, seed_from)
+from .rbm import RBM, STRUCTURAL_PARAMS
 from .reference import hidden_mean, sigmoid, softplus
 
 # Stream offsets inside streams.PURPOSE_DBN (layer l adds l; at most _MAX_LAYERS).
@@ -209,20 +210,86 @@ class DBN(EstimatorMixin):
         self.n_features_in_ = X.shape[1]
         self._seed = seed
         self._n_sample_calls = 0
+        self._fit_record = self._layer_records(rbms)
         return self
 
     # ------------------------------------------------------------ inference
-    def _check_fitted(self):
+    @staticmethod
+    def _layer_records(rbms) -> list:
+        """Per fitted layer, what its parameters depend on: the RBM's structural settings
+        (:data:`fastrbm.rbm.STRUCTURAL_PARAMS`, resolved), its dtype and input size."""
+        keys = STRUCTURAL_PARAMS + ("n_features",)
+        return [{k: rec[k] for k in keys} for rec in (rbm._fitted_record() for rbm in rbms)]
+
+    def _check_fitted(self) -> list:
+        """The one boundary between a fitted DBN's state and its computations.
+
+        Checks that the DBN is fitted; that ``rbms_`` is a stack of fitted RBMs, the ones
+        it fitted (same structure), whose sizes chain from ``n_features_in_`` (each
+        layer's arrays are checked by that layer's own boundary when it computes); and
+        that the DBN's structural settings still give those layers: ``layers`` (sizes,
+        unit types, ``n_copies``, ``dtype`` of RBM objects), ``visible``, ``hidden`` and
+        the structural entries of ``rbm_params``. Raises NotFittedError when unfitted or
+        when a structural setting changed since fit (call ``fit``), ValueError or
+        TypeError naming anything else that is wrong.
+
+        Returns
+        -------
+        list of RBM
+            ``rbms_``.
+        """
         if not hasattr(self, "rbms_"):
-            try:
-                from sklearn.exceptions import NotFittedError
-            except ImportError:  # pragma: no cover - scikit-learn is optional
-                NotFittedError = AttributeError  # noqa: N806
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call "
-                                 f"'fit' with appropriate arguments before using this estimator.")
+            raise not_fitted_error(f"This {type(self).__name__} instance is not fitted yet. "
+                                   f"Call 'fit' with appropriate arguments before using this "
+                                   f"estimator.")
+        rbms = self.rbms_
+        if not isinstance(rbms, (list, tuple)) or not rbms or not all(
+                isinstance(r, RBM) for r in rbms):
+            raise TypeError("rbms_ must be a non-empty list of fitted RBM layers")
+        layers = self._layer_records(rbms)
+        record = self.__dict__.get("_fit_record")
+        if record is None:      # restored by io.load: the present layers are what was fitted
+            record = self._fit_record = layers
+        if layers != record:
+            raise ValueError("rbms_ does not hold the layers this DBN fitted (their sizes, "
+                             "unit types or dtypes differ); call 'fit'")
+        now = [rbm._structure() for rbm in self._make_layers(None)]
+        if len(now) != len(record):
+            raise not_fitted_error(
+                f"{type(self).__name__} fitted {len(record)} layers and its settings give "
+                f"{len(now)} now. Call 'fit' to train afresh.")
+        for l, (was, new) in enumerate(zip(record, now)):
+            for name in STRUCTURAL_PARAMS:
+                if name == "dtype":     # None follows the data: any fitted dtype fits it
+                    changed = new["dtype"] is not None and new["dtype"] != was["dtype"]
+                else:
+                    changed = new[name] != was[name]
+                if changed:
+                    raise not_fitted_error(
+                        f"{type(self).__name__}'s layer {l} was fitted with {name}="
+                        f"{was[name]!r} and its settings (layers, visible, hidden, "
+                        f"rbm_params) give {new[name]!r} now. Call 'fit' to train afresh.")
+        n_in = self.n_features_in_
+        for l, rec in enumerate(record):
+            if rec["n_features"] != n_in:
+                below = f"layer {l - 1} gives" if l else "n_features_in_ is"
+                raise ValueError(f"rbms_[{l}] takes {rec['n_features']} inputs but {below} "
+                                 f"{n_in}")
+            n_in = rec["n_components"]
+        check_int(getattr(self, "_seed", None), "_seed", 0, 2**64 - 1)
+        check_int(getattr(self, "_n_sample_calls", None), "_n_sample_calls", 0, 2**63 - 1)
+        return list(rbms)
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "rbms_")
+        if not hasattr(self, "rbms_"):
+            return False
+        try:
+            self._check_fitted()
+        except AttributeError:      # NotFittedError: a structural setting changed
+            return False
+        except (TypeError, ValueError):     # the methods will say what is wrong
+            return True
+        return True
 
     @property
     def _n_features_out(self) -> int:
@@ -419,7 +486,7 @@ class DBN(EstimatorMixin):
         below = V
         for l, h in enumerate(states):
             W, b, c, s = (None if a is None else np.asarray(a, dtype=np.float64)
-                          for a in rbms[l]._params())
+                          for a in rbms[l]._check_fitted())
             x = (below if s is None else below / s) @ W.T + c
             log_q += (h * x - softplus(x)).sum(1)
             f += (softplus(x) - sigmoid(x) * x).sum(1)                  # entropy of Q
@@ -472,7 +539,7 @@ class DBN(EstimatorMixin):
         self._check_fitted()
         out = []
         for rbm in self.rbms_:
-            W, _, c, s = rbm._params()
+            W, _, c, s = rbm._check_fitted()
             weight = W / s if s is not None else W.copy()
             out.append({"weight": weight, "bias": c.copy(), "n_copies": int(rbm.n_copies),
                         "activation": _HIDDEN_NAMES[rbm._hyper().hidden]})
@@ -516,12 +583,32 @@ def forward(layers: list[dict], X) -> np.ndarray:
     codes = {v: k for k, v in _HIDDEN_NAMES.items()}
     if not isinstance(layers, (list, tuple)) or not layers:
         raise TypeError("layers must be a non-empty list of dicts from DBN.to_arrays()")
-    H = check_data(X, "X", dtype=np.asarray(layers[0]["weight"]).dtype,
-                   n_features=np.shape(layers[0]["weight"])[1], estimator="forward")
-    for layer in layers:
-        W = np.asarray(layer["weight"])
-        H = hidden_mean((H @ W.T + layer["bias"]).astype(W.dtype, copy=False),
-                        codes[layer["activation"]], layer["n_copies"])
+    checked, n_in, dtype = [], None, None
+    for l, layer in enumerate(layers):
+        if not isinstance(layer, dict) or not {"weight", "bias", "activation",
+                                               "n_copies"} <= set(layer):
+            raise TypeError(f"layers[{l}] must be a dict with 'weight', 'bias', "
+                            f"'activation' and 'n_copies' (from DBN.to_arrays())")
+        W = np.asarray(layer["weight"]) if layer["weight"] is not None else None
+        if dtype is None:
+            if W is None or W.ndim != 2:
+                raise ValueError("layers[0]['weight'] must be a 2-D array (n_out, n_in)")
+            dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+            n_in = W.shape[1]
+        name = f"layers[{l}]"
+        W = check_param_array(layer["weight"], f"{name}['weight']",
+                              (np.shape(layer["weight"])[0] if np.ndim(layer["weight"]) == 2
+                               else -1, n_in), dtype)
+        bias = check_param_array(layer["bias"], f"{name}['bias']", (W.shape[0],), dtype)
+        if layer["activation"] not in codes:
+            raise ValueError(f"{name}['activation'] must be one of {sorted(codes)}; got "
+                             f"{layer['activation']!r}")
+        n_copies = check_positive_int(layer["n_copies"], f"{name}['n_copies']")
+        checked.append((W, bias, codes[layer["activation"]], n_copies))
+        n_in = W.shape[0]
+    H = check_data(X, "X", dtype=dtype, n_features=checked[0][0].shape[1], estimator="forward")
+    for W, bias, code, n_copies in checked:
+        H = hidden_mean((H @ W.T + bias).astype(W.dtype, copy=False), code, n_copies)
     return H
 
 

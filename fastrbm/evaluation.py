@@ -32,12 +32,14 @@ __all__ = ["AISResult", "LogLikelihood", "Monitor", "ais", "ais_schedule",
 
 # ----------------------------------------------------------------- helpers
 def _model(rbm):
-    """(hyper, W, b, c, sigma or None) of a fitted model, float64 copies not made."""
-    if not hasattr(rbm, "_check_fitted") or not hasattr(rbm, "_hyper"):
+    """(hyper, W, b, c, sigma or None) of a fitted model: its parameters validated by the
+    model's own boundary (:meth:`fastrbm.rbm.RBM._check_fitted`), no copies made."""
+    from .rbm import RBM
+
+    if not isinstance(rbm, RBM):
         raise TypeError(f"rbm must be a fastrbm RBM; got {type(rbm).__name__}")
-    rbm._check_fitted()
+    W, b, c, s = rbm._check_fitted()
     hyper = rbm._hyper()
-    W, b, c, s = rbm._params()
     return hyper, W, b, c, s
 
 

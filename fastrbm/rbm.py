@@ -7,9 +7,10 @@ for standardised real-valued data. Training runs one compiled call per epoch.
 """
 from __future__ import annotations
 
+import numbers
 import sys
 import time
-from typing import Callable, Optional, Union
+from typing import Callable, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -17,17 +18,46 @@ from . import streams
 from ._backend import get_backend
 from ._estimator import EstimatorMixin, available_if
 from ._threads import resolve_n_threads
-from ._validation import (check_data, check_float, check_positive_int, data_checked,
-                          resolve_dtype, seed_from)
+from ._validation import (BLAS_INT_MAX, check_data, check_float, check_int, check_param_array,
+                          check_positive_int, data_checked, not_fitted_error, resolve_dtype,
+                          seed_from)
 from ._validation import DataRangeWarning  # noqa: F401 - public here, with DivergenceError
 from .state import Hyper, TrainState
-from .units import hidden_code, visible_code
+from .units import HIDDEN_UNITS, VISIBLE_UNITS, hidden_code, visible_code
 
 ArrayLike = Union[np.ndarray, "list"]
 
 
 class DivergenceError(FloatingPointError):
     """Training produced non-finite parameters; the model keeps its last good values."""
+
+
+#: Settings that fix what the fitted parameters mean: changed after ``fit``, they make
+#: the fitted state meaningless, so the methods that use it refuse (NotFittedError) and
+#: ``partial_fit`` does not train on, until ``fit`` starts afresh. ``n_copies`` counts
+#: only for stepped hidden units (nothing else reads it); ``dtype`` changes only when the
+#: new value names another type than the fitted one (None, "follow the data", allows
+#: either). Everything else (learning rate, momentum, k, batch_size, persistent, sigma,
+#: learn_sigma, init_scale, random_state, n_threads, backend, ...) steers training or
+#: computation, not the meaning of the parameters, and may change between calls.
+STRUCTURAL_PARAMS = ("n_components", "visible", "hidden", "n_copies", "dtype")
+
+_PARAM_NAMES = ("components_", "intercept_visible_", "intercept_hidden_", "sigma_")
+_STEPPED = HIDDEN_UNITS["stepped"]
+_GAUSSIAN = VISIBLE_UNITS["gaussian"]
+
+
+class FittedParams(NamedTuple):
+    """The validated parameters of a fitted RBM, as the kernels take them.
+
+    ``W`` is ``components_`` (n_components, n_features); ``sigma`` is None for Bernoulli
+    visible units (they have none) unless asked for training, which keeps it.
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    sigma: Optional[np.ndarray]
 
 
 class RBM(EstimatorMixin):
@@ -218,45 +248,151 @@ class RBM(EstimatorMixin):
     def _is_gaussian(self) -> bool:
         return visible_code(self.visible) == 1
 
-    def _params(self):
-        """(W, b, c, sigma or None) as C-contiguous arrays of the model dtype.
+    def _structure(self) -> dict:
+        """The structural settings (:data:`STRUCTURAL_PARAMS`) as the fitted state depends
+        on them: unit codes, n_copies only for stepped units, the resolved dtype."""
+        hid = hidden_code(self.hidden)
+        return {"n_components": check_positive_int(self.n_components, "n_components"),
+                "visible": visible_code(self.visible), "hidden": hid,
+                "n_copies": _check_n_copies(self.n_copies) if hid == _STEPPED else None,
+                "dtype": resolve_dtype(self.dtype)}
 
-        Parameters set by hand (e.g. copied from another library) are accepted in any
-        memory order and float type; they are converted here, not in the kernels.
+    def _make_record(self, dtype, n_features: int) -> dict:
+        """What is fitted: the structure, the parameters' dtype and the feature count,
+        and the settings as given (for messages)."""
+        rec = self._structure()
+        rec["dtype"] = np.dtype(dtype)
+        rec["n_features"] = int(n_features)
+        rec["given"] = {name: getattr(self, name) for name in STRUCTURAL_PARAMS}
+        return rec
+
+    def _adopt_fitted(self) -> dict:
+        """Make the record of a model whose parameters were set without :meth:`fit` (an
+        :func:`fastrbm.io.load` restore, or attributes assigned by hand): its arrays'
+        dtype and ``n_features_in_`` (else the width of ``components_``) and its present
+        structural settings; counters it lacks start as after :meth:`init_params`."""
+        W = np.asarray(self.components_)
+        dt = W.dtype if W.dtype in (np.float32, np.float64) else (
+            resolve_dtype(self.dtype) or np.dtype(np.float64))
+        nv = getattr(self, "n_features_in_", None)
+        if nv is None and W.ndim == 2:
+            nv = W.shape[1]
+        rec = self._make_record(dt, check_int(nv, "n_features_in_", 1, BLAS_INT_MAX))
+        seed = getattr(self, "_seed", None)
+        if seed is None:
+            seed = seed_from(self.random_state)
+        self.__dict__.setdefault("n_features_in_", rec["n_features"])
+        for name, default in (("n_iter_", 0), ("_n_updates", 0), ("_n_sample_calls", 0),
+                              ("_state", None), ("_seed", seed)):
+            self.__dict__.setdefault(name, default)
+        self._fit_record = rec
+        return rec
+
+    def _fitted_record(self) -> dict:
+        """The record of what was fitted, made once at initialisation.
+
+        Raises NotFittedError when the model is not fitted, or when a structural
+        setting has changed since (the fitted state would be read as something else).
+        A model restored by :func:`fastrbm.io.load` or assembled by hand has no record
+        yet: its present arrays and settings are taken as what was fitted.
         """
-        dt = np.asarray(self.components_).dtype
-        dt = dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
-        W, b, c, s = (np.ascontiguousarray(getattr(self, name), dtype=dt) for name in
-                      ("components_", "intercept_visible_", "intercept_hidden_", "sigma_"))
-        return W, b, c, (s if self._is_gaussian else None)
+        if not hasattr(self, "components_"):
+            raise not_fitted_error(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                f"appropriate arguments before using this estimator.")
+        rec = self.__dict__.get("_fit_record")
+        if rec is None:
+            rec = self._adopt_fitted()
+        now = self._structure()
+        for name in STRUCTURAL_PARAMS:
+            if name == "dtype":
+                changed = now["dtype"] is not None and now["dtype"] != rec["dtype"]
+            else:
+                changed = now[name] != rec[name]
+            if changed:
+                raise not_fitted_error(
+                    f"{type(self).__name__}'s {name} was {rec['given'][name]!r} when the model "
+                    f"was fitted and is {getattr(self, name)!r} now: the fitted parameters "
+                    f"do not fit the new setting. Call 'fit' to train afresh (or set "
+                    f"{name} back to {rec['given'][name]!r}).")
+        return rec
+
+    def _check_fitted(self, training: bool = False) -> FittedParams:
+        """The one boundary between the fitted state and the computations.
+
+        Checks that the model is fitted and its structural settings unchanged
+        (:meth:`_fitted_record`), then every fitted attribute, whoever set it: shapes
+        from the record (``components_`` (n_components, n_features_in_), the intercepts,
+        ``sigma_``), finite values, positive ``sigma_``, ``n_features_in_`` and the
+        counters. Parameters set by hand in any memory order or real type are converted
+        to C-contiguous arrays of the fitted dtype (copies only when needed); nothing
+        of the model is changed. A wrong attribute raises ValueError or TypeError
+        naming it.
+
+        Parameters
+        ----------
+        training : bool, default=False
+            Return ``sigma`` for Bernoulli visible units too (the training state has it).
+
+        Returns
+        -------
+        FittedParams
+            (W, b, c, sigma); sigma None for Bernoulli visible units unless training.
+        """
+        rec = self._fitted_record()
+        nh, nv, dt = rec["n_components"], rec["n_features"], rec["dtype"]
+        n_features = getattr(self, "n_features_in_", None)
+        if isinstance(n_features, bool) or not isinstance(n_features, numbers.Integral) \
+                or n_features != nv:
+            raise ValueError(f"n_features_in_ is {n_features!r}, but the model was fitted on "
+                             f"{nv} features")
+        context = f" (n_components={nh}, n_features_in_={nv})"
+        arrays = []
+        for name, shape in zip(_PARAM_NAMES, ((nh, nv), (nv,), (nh,), (nv,))):
+            if not hasattr(self, name):
+                raise ValueError(f"{name} is missing: the model is only partly fitted (use "
+                                 f"init_params to set parameters)")
+            arrays.append(check_param_array(getattr(self, name), name, shape, dt,
+                                            positive=name == "sigma_", context=context))
+        # the counters reach the kernels as 64- and 32-bit random-stream coordinates
+        check_int(getattr(self, "_seed", None), "_seed", 0, 2**64 - 1)
+        for name in ("n_iter_", "_n_updates", "_n_sample_calls"):
+            check_int(getattr(self, name, None), name, 0, 2**63 - 1)
+        W, b, c, s = arrays
+        return FittedParams(W, b, c, s if training or rec["visible"] == _GAUSSIAN else None)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        if not hasattr(self, "components_"):
+            return False
+        try:
+            self._fitted_record()
+        except AttributeError:      # NotFittedError: a structural setting changed
+            return False
+        except (TypeError, ValueError):   # invalid settings: the methods will say so
+            return True
+        return True
 
     def _check_X(self, X, name="X", fitted=True):
         if fitted:
+            rec = self._fitted_record()
+            dtype, n_features = rec["dtype"], rec["n_features"]
             # on the data as given (an array has no names), and before the shape check
             # so that missing columns are named, as scikit-learn does
             self._check_feature_names(X, reset=False)
-        dtype = self.components_.dtype if fitted else resolve_dtype(self.dtype)
+        else:
+            dtype, n_features = resolve_dtype(self.dtype), None
         return check_data(
-            X, name, dtype=dtype,
-            n_features=self.n_features_in_ if fitted else None,
+            X, name, dtype=dtype, n_features=n_features,
             bernoulli=not self._is_gaussian, out_of_range=self._out_of_range,
             estimator=type(self).__name__)
 
-    def _check_fitted(self):
-        if not hasattr(self, "components_"):
-            try:
-                from sklearn.exceptions import NotFittedError
-            except ImportError:  # pragma: no cover - scikit-learn is optional
-                NotFittedError = AttributeError  # noqa: N806
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                f"appropriate arguments before using this estimator.")
-
     # ------------------------------------------------------------ training
     def _initialise(self, X, hyper, backend):
-        """Fresh parameters for data ``X`` (already validated)."""
+        """Fresh parameters for data ``X`` (already validated), and the record of what
+        is fitted (structure, dtype, features) that every later call is checked against."""
         dt = X.dtype
         nv, nh = X.shape[1], int(self.n_components)
+        record = self._make_record(dt, nv)
         self._seed = seed_from(self.random_state)
         W = backend.normals((nh, nv), dt, self._seed, streams.PURPOSE_INIT, 0)
         W *= dt.type(self.init_scale)
@@ -269,19 +405,28 @@ class RBM(EstimatorMixin):
         self._n_updates = 0
         self._n_sample_calls = 0
         self._state = None
+        self._fit_record = record
 
     def _train_state(self, hyper) -> TrainState:
-        """The TrainState around the current parameters (momentum etc. kept across calls)."""
-        dt = self.components_.dtype
-        params = []
-        for name in ("components_", "intercept_visible_", "intercept_hidden_", "sigma_"):
-            a = np.ascontiguousarray(getattr(self, name), dtype=dt)
-            if not a.flags.writeable:
+        """The TrainState around the validated parameters (momentum etc. kept across calls).
+
+        Everything is checked before anything changes: the parameters through
+        :meth:`_check_fitted`, and the kept state's arrays (shapes, dtype, layout, no
+        shared memory). The kernels then update the parameters in place, so a read-only
+        parameter, or one sharing memory with another, is replaced by a copy first. A
+        state for another ``batch_size`` (its chains) starts afresh.
+        """
+        params = list(self._check_fitted(training=True))
+        st = getattr(self, "_state", None)
+        if st is not None:
+            _check_state(st, params)
+        for i, name in enumerate(_PARAM_NAMES):
+            a = params[i]
+            if not a.flags.writeable or any(np.may_share_memory(a, p) for p in params[:i]):
                 a = a.copy()
             setattr(self, name, a)
-            params.append(a)
-        st = self._state
-        if st is None or st.chains.shape[0] != hyper.batch_size or st.W.shape != params[0].shape:
+            params[i] = a
+        if st is None or st.chains.shape[0] != hyper.batch_size:
             st = TrainState.zeros_like_params(*params, n_chains=hyper.batch_size,
                                               sparsity_target=hyper.sparsity_target)
         else:
@@ -321,14 +466,10 @@ class RBM(EstimatorMixin):
                                    ("sigma", sigma, (nv,))):
             if value is None:
                 continue
-            a = np.array(value, dtype=X.dtype, order="C")     # a copy the model owns
-            if a.shape != shape:
-                raise ValueError(f"{name} must have shape {shape}; got {a.shape}")
-            if not np.isfinite(a).all():
-                raise ValueError(f"{name} contains NaN or infinity")
-            if name == "sigma" and (a <= 0).any():
-                raise ValueError("sigma must be positive")
-            given[name] = a
+            a = check_param_array(value, name, shape, X.dtype, positive=name == "sigma",
+                                  context=f" (n_components={nh}, n_features={nv})")
+            # a copy the model owns: training updates it in place
+            given[name] = a.copy() if np.may_share_memory(a, value) else a
         self._check_feature_names(X_in, reset=True)
         self._initialise(X, hyper, backend)
         for name, a in given.items():
@@ -362,12 +503,22 @@ class RBM(EstimatorMixin):
         """One epoch over ``X`` in minibatches (one update when ``X`` is one batch).
 
         Initialises the model on the first call. Parameters, momentum and persistent
-        chains carry over between calls.
+        chains carry over between calls. Refuses (NotFittedError) to go on training a
+        model whose structural settings (:data:`STRUCTURAL_PARAMS`) changed since it was
+        fitted: call :meth:`fit` to start afresh.
         """
         hyper, backend, n_threads = self._check_settings()
         fitted = hasattr(self, "components_")
-        X_in, X = X, self._check_X(X, fitted=fitted)
-        if not fitted:
+        X_in = X
+        if fitted:
+            self._fitted_record()       # refuses a changed structure before reading X
+            X = self._check_X(X)
+            # the epoch updates the parameters in place while it reads X
+            if any(np.may_share_memory(X, getattr(self, name, None)) for name in _PARAM_NAMES
+                   if isinstance(getattr(self, name, None), np.ndarray)):
+                X = X.copy()
+        else:
+            X = self._check_X(X, fitted=False)
             self._check_feature_names(X_in, reset=True)
             self._initialise(X, hyper, backend)
         return self._train(X, hyper, backend, n_threads, 1, None)
@@ -447,10 +598,9 @@ class RBM(EstimatorMixin):
 
     def transform(self, X) -> np.ndarray:
         """Hidden means E[h | v] (n_samples, n_components)."""
-        self._check_fitted()
+        W, _, c, s = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         X = self._check_X(X)
-        W, _, c, s = self._params()
         return self._run(backend.hidden_mean, X, W, c, s, hyper.hidden, hyper.n_copies,
                          n_threads)
 
@@ -462,11 +612,10 @@ class RBM(EstimatorMixin):
 
     def inverse_transform(self, H) -> np.ndarray:
         """Visible means E[v | h] for hidden states ``H`` (n_samples, n_components)."""
-        self._check_fitted()
+        W, b, _, s = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
-        H = check_data(H, "H", dtype=self.components_.dtype, n_features=self.n_components,
+        H = check_data(H, "H", dtype=W.dtype, n_features=W.shape[0],
                        estimator=type(self).__name__)
-        W, b, _, s = self._params()
         return self._run(backend.visible_mean, H, W, b, s, hyper.visible, n_threads)
 
     def _next_sample_step(self) -> int:
@@ -480,12 +629,11 @@ class RBM(EstimatorMixin):
         Returns the final visible sample. Successive calls draw fresh random numbers
         (each call advances a counter); the sequence is fixed by ``random_state``.
         """
-        self._check_fitted()
+        W, b, c, s = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         n_steps = check_positive_int(n_steps, "n_steps")
         v = self._check_X(v, "v")
         step = self._next_sample_step()
-        W, b, c, s = self._params()
         return self._run(backend.gibbs, v, W, b, c, s, hyper.visible, hyper.hidden,
                          hyper.n_copies, n_steps, self._seed, step, streams.PURPOSE_GIBBS, True,
                          n_threads)
@@ -498,31 +646,30 @@ class RBM(EstimatorMixin):
         N(b, sigma^2) (Gaussian). ``return_mean`` returns the final visible means
         instead of samples (smoother images).
         """
-        self._check_fitted()
+        W, b, c, s = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         n_samples = check_positive_int(n_samples, "n_samples")
         n_steps = check_positive_int(n_steps, "n_steps")
-        dt = self.components_.dtype
+        if not isinstance(return_mean, (bool, np.bool_)):
+            raise TypeError(f"return_mean must be a bool; got {return_mean!r}")
+        dt = W.dtype
         step = self._next_sample_step()
-        shape = (n_samples, self.n_features_in_)
+        shape = (n_samples, W.shape[1])
         if hyper.visible == 0:
             v0 = (backend.uniforms(shape, dt, self._seed, streams.PURPOSE_GIBBS, step)
                   < 0.5).astype(dt)
         else:
-            v0 = self.intercept_visible_ + self.sigma_ * backend.normals(
-                shape, dt, self._seed, streams.PURPOSE_GIBBS, step)
+            v0 = b + s * backend.normals(shape, dt, self._seed, streams.PURPOSE_GIBBS, step)
             v0 = v0.astype(dt)
-        W, b, c, s = self._params()
         return self._run(backend.gibbs, v0, W, b, c, s, hyper.visible, hyper.hidden,
                          hyper.n_copies, n_steps, self._seed, step, streams.PURPOSE_GIBBS,
                          not return_mean, n_threads)
 
     def free_energy(self, X) -> np.ndarray:
         """Free energy F(v) = -log sum_h exp(-E(v, h)) of each row (float64)."""
-        self._check_fitted()
+        W, b, c, s = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         X = self._check_X(X)
-        W, b, c, s = self._params()
         return self._run(backend.free_energy, X, W, b, c, s, hyper.visible, hyper.hidden,
                          hyper.n_copies, n_threads)
 
@@ -557,11 +704,10 @@ class RBM(EstimatorMixin):
         not exist); costs one hidden-layer evaluation per visible unit.
         (:class:`BernoulliRBM` keeps scikit-learn's one-site estimate.)
         """
-        self._check_fitted()
+        W, b, c, _ = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         X = self._check_X(X)
         from .reference import pseudo_likelihood
-        W, b, c, _ = self._params()
         return pseudo_likelihood(X, W, b, c, hyper.hidden, hyper.n_copies)
 
     def __sklearn_tags__(self):
@@ -583,6 +729,35 @@ def _check_n_copies(value) -> int:
     if n > MAX_COPIES:
         raise ValueError(f"n_copies must be at most {MAX_COPIES}; got {n}")
     return n
+
+
+def _check_state(st, params) -> None:
+    """The kept training state must fit the validated parameters ``params`` (W, b, c,
+    sigma): a TrainState whose momentum buffers, chains and sparsity estimate have the
+    parameters' dtype and shapes, C-contiguous, writeable, sharing memory with nothing
+    else (the kernels update them all in place)."""
+    if not isinstance(st, TrainState):
+        raise TypeError(f"_state must be a fastrbm.state.TrainState or None; got "
+                        f"{type(st).__name__}")
+    W = params[0]
+    nh, nv = W.shape
+    arrays = []
+    for field, shape in (("mW", (nh, nv)), ("mb", (nv,)), ("mc", (nh,)), ("mz", (nv,)),
+                         ("chains", (None, nh)), ("q", (nh,))):
+        a = getattr(st, field)
+        name = f"_state.{field}"
+        if not isinstance(a, np.ndarray) or a.dtype != W.dtype:
+            raise TypeError(f"{name} must be a {W.dtype} ndarray; got "
+                            f"{getattr(a, 'dtype', type(a).__name__)}")
+        if a.ndim != len(shape) or any(s is not None and s != t for s, t in zip(shape, a.shape)):
+            raise ValueError(f"{name} has shape {a.shape}; the parameters need "
+                             f"{tuple('any' if s is None else s for s in shape)}")
+        if not (a.flags.c_contiguous and a.flags.writeable):
+            raise ValueError(f"{name} must be C-contiguous and writeable")
+        for other_name, other in arrays + [(n, p) for n, p in zip(_PARAM_NAMES, params)]:
+            if np.may_share_memory(a, other):
+                raise ValueError(f"{name} shares memory with {other_name}")
+        arrays.append((name, a))
 
 
 def _is_valid_dtype(dtype) -> bool:

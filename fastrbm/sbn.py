@@ -25,7 +25,8 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from . import streams
-from ._validation import check_data, check_positive_int, data_checked, seed_from
+from ._validation import (check_data, check_int, check_param_array, check_positive_int,
+                          data_checked, seed_from)
 from .reference import uniforms
 
 #: Largest number of states a layer may have in the exact (enumerating) functions.
@@ -37,10 +38,21 @@ _STREAM_RULE = 1 << 16
 
 
 # ----------------------------------------------------------------- sampling
-def _kernel_args(rbm):
-    rbm._check_fitted()
+def _fitted_args(rbm):
+    """(hyper, backend, n_threads, (W, b, c, sigma)) of a fitted RBM, validated."""
+    from .rbm import RBM
+
+    if not isinstance(rbm, RBM):
+        raise TypeError(f"rbm must be a fastrbm RBM; got {type(rbm).__name__}")
+    params = rbm._check_fitted()
     hyper, backend, n_threads = rbm._check_settings()
-    return hyper, backend, n_threads, rbm._params()
+    return hyper, backend, n_threads, params
+
+
+def _check_stream(seed, stream, step):
+    """The random-stream coordinates of a draw: a 64-bit seed, 32-bit stream and step."""
+    return (check_int(seed, "seed", 0, 2**64 - 1), check_int(stream, "stream", 0, 2**32 - 1),
+            check_int(step, "step", 0, 2**32 - 1))
 
 
 def sample_hidden(rbm, V: np.ndarray, seed: int, stream: int, step: int) -> np.ndarray:
@@ -59,8 +71,9 @@ def sample_hidden(rbm, V: np.ndarray, seed: int, stream: int, step: int) -> np.n
     -------
     ndarray (n_rows, n_components) of the model's dtype.
     """
-    hyper, backend, n_threads, (W, _, c, s) = _kernel_args(rbm)
-    V = np.ascontiguousarray(V, dtype=W.dtype)
+    hyper, backend, n_threads, (W, _, c, s) = _fitted_args(rbm)
+    seed, stream, step = _check_stream(seed, stream, step)
+    V = np.ascontiguousarray(rbm._check_X(V, "V"))
     with backend.blas_context(rbm.n_threads):
         return backend.hidden_sample(V, W, c, s, hyper.hidden, hyper.n_copies, seed, stream,
                                      step, n_threads)
@@ -82,8 +95,10 @@ def sample_visible(rbm, H: np.ndarray, seed: int, stream: int, step: int) -> np.
     -------
     ndarray (n_rows, n_features) of the model's dtype.
     """
-    hyper, backend, n_threads, (W, b, _, s) = _kernel_args(rbm)
-    H = np.ascontiguousarray(H, dtype=W.dtype)
+    hyper, backend, n_threads, (W, b, _, s) = _fitted_args(rbm)
+    seed, stream, step = _check_stream(seed, stream, step)
+    H = np.ascontiguousarray(check_data(H, "H", dtype=W.dtype, n_features=W.shape[0],
+                                        estimator=type(rbm).__name__))
     with backend.blas_context(rbm.n_threads):
         return backend.visible_sample(H, W, b, s, hyper.visible, seed, stream, step, n_threads)
 
@@ -121,17 +136,18 @@ def ancestral_sample(rbm, n_samples: int = 1, depth: int = 100, *, random_state=
     ndarray (n_samples, n_features), or a list of ``depth + 1`` arrays when
     ``return_layers``.
     """
-    rbm._check_fitted()
+    _, backend, _, (W, b, _, s) = _fitted_args(rbm)
     n_samples = check_positive_int(n_samples, "n_samples")
     depth = check_positive_int(depth, "depth", minimum=0)
+    if not isinstance(return_layers, (bool, np.bool_)):
+        raise TypeError(f"return_layers must be a bool; got {return_layers!r}")
     seed, step = _seed_and_step(rbm, random_state)
-    W = rbm._params()[0]
     dt = W.dtype
     top_visible = depth % 2 == 0
     top_stream = streams.PURPOSE_SBN + _STREAM_ANCESTRAL
     if top_visible and rbm._is_gaussian:
-        z = rbm._check_settings()[1].normals((n_samples, W.shape[1]), dt, seed, top_stream, step)
-        state = (rbm.intercept_visible_ + rbm.sigma_ * z).astype(dt)
+        z = backend.normals((n_samples, W.shape[1]), dt, seed, top_stream, step)
+        state = (b + s * z).astype(dt)
     else:
         shape = (n_samples, W.shape[1] if top_visible else W.shape[0])
         state = (uniforms(seed, top_stream, step, shape, dt) < 0.5).astype(dt)
@@ -182,15 +198,15 @@ def learning_rule(rbm, V, depth: int = 2, *, random_state=None) -> SBNGradient:
     -------
     SBNGradient
     """
-    rbm._check_fitted()
+    W = _fitted_args(rbm)[3].W
     _check_bernoulli(rbm, "learning_rule")
     depth = check_positive_int(depth, "depth")
     V = rbm._check_X(V, "V")
     seed, step = _seed_and_step(rbm, random_state)
     n = V.shape[0]
-    dW = np.zeros(rbm.components_.shape)
-    db = np.zeros(rbm.n_features_in_)
-    dc = np.zeros(rbm.n_components)
+    dW = np.zeros(W.shape)
+    db = np.zeros(W.shape[1])
+    dc = np.zeros(W.shape[0])
     base = streams.PURPOSE_SBN + _STREAM_RULE
     v = V
     h = sample_hidden(rbm, v, seed, base, step)
@@ -211,6 +227,13 @@ def learning_rule(rbm, V, depth: int = 2, *, random_state=None) -> SBNGradient:
     return SBNGradient(dW / n, db / n, dc / n)
 
 
+def _exact_params(rbm, what: str):
+    """(W, b, c) in float64 of a fitted Bernoulli RBM small enough to enumerate."""
+    W, b, c, _ = _fitted_args(rbm)[3]
+    _check_bernoulli(rbm, what)
+    return W.astype(np.float64), b.astype(np.float64), c.astype(np.float64)
+
+
 def _check_bernoulli(rbm, what: str) -> None:
     hyper = rbm._hyper()
     if hyper.visible != 0 or hyper.hidden != 0:
@@ -221,6 +244,7 @@ def _check_bernoulli(rbm, what: str) -> None:
 # ----------------------------------------------------------------- exact (tiny models)
 def binary_states(n_units: int) -> np.ndarray:
     """All ``2**n_units`` binary vectors (float64); unit ``i`` is bit ``i`` of the row index."""
+    n_units = check_positive_int(n_units, "n_units", minimum=0)
     if not 0 <= n_units <= MAX_ENUMERATED_UNITS:
         raise ValueError(f"enumeration is limited to {MAX_ENUMERATED_UNITS} units per layer; "
                          f"got {n_units}")
@@ -245,11 +269,7 @@ def conditional_matrices(rbm):
         Rows are indexed by the parent state, columns by the child state, with the
         state ordering of :func:`binary_states`.
     """
-    rbm._check_fitted()
-    _check_bernoulli(rbm, "conditional_matrices")
-    W = np.asarray(rbm.components_, dtype=np.float64)
-    b = np.asarray(rbm.intercept_visible_, dtype=np.float64)
-    c = np.asarray(rbm.intercept_hidden_, dtype=np.float64)
+    W, b, c = _exact_params(rbm, "conditional_matrices")
     vs, hs = binary_states(W.shape[1]), binary_states(W.shape[0])
     return _factorial(hs, vs @ W.T + c), _factorial(vs, hs @ W + b)
 
@@ -281,11 +301,7 @@ def equilibrium_marginal(rbm, side: str = "visible") -> np.ndarray:
     """The RBM's exact marginal p(v) (or p(h)) by enumeration of the joint states."""
     if side not in ("visible", "hidden"):
         raise ValueError(f"side must be 'visible' or 'hidden'; got {side!r}")
-    rbm._check_fitted()
-    _check_bernoulli(rbm, "equilibrium_marginal")
-    W = np.asarray(rbm.components_, dtype=np.float64)
-    b = np.asarray(rbm.intercept_visible_, dtype=np.float64)
-    c = np.asarray(rbm.intercept_hidden_, dtype=np.float64)
+    W, b, c = _exact_params(rbm, "equilibrium_marginal")
     vs, hs = binary_states(W.shape[1]), binary_states(W.shape[0])
     log_joint = (vs @ b)[:, None] + (hs @ c)[None, :] + vs @ W.T @ hs.T
     log_joint -= log_joint.max()
@@ -317,10 +333,9 @@ def posterior_exact(rbm, v, prior: Optional[np.ndarray] = None) -> np.ndarray:
     p_hv, p_vh = conditional_matrices(rbm)
     if prior is None:
         prior = equilibrium_marginal(rbm, "hidden")
-    prior = np.asarray(prior, dtype=np.float64)
-    if prior.shape != (p_vh.shape[0],) or (prior < 0).any():
-        raise ValueError(f"prior must be {p_vh.shape[0]} non-negative probabilities; got "
-                         f"shape {prior.shape}")
+    prior = check_param_array(prior, "prior", (p_vh.shape[0],), np.float64)
+    if (prior < 0).any() or prior.sum() <= 0:
+        raise ValueError(f"prior must be {p_vh.shape[0]} non-negative weights, not all zero")
     v = check_data(v, "v", dtype=np.float64, n_features=rbm.n_features_in_, bernoulli=True)
     if not np.isin(v, (0.0, 1.0)).all():
         raise ValueError("v must be binary")
@@ -334,7 +349,9 @@ def factorial_distribution(means: np.ndarray) -> np.ndarray:
 
     ``means`` (n_rows, n_units) -> (n_rows, 2**n_units), states as :func:`binary_states`.
     """
-    means = np.asarray(means, dtype=np.float64)
+    means = check_data(means, "means", dtype=np.float64, estimator="factorial_distribution")
+    if means.min() < 0 or means.max() > 1:
+        raise ValueError("means must lie in [0, 1]")
     states = binary_states(means.shape[1])
     per_unit = np.where(states[None] == 1, means[:, None, :], 1 - means[:, None, :])
     return per_unit.prod(axis=2)

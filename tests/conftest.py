@@ -5,8 +5,16 @@ kernel test applies (tolerances by dtype; the float32 rule for sampled states).
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+import fastrbm
 
 from fastrbm import reference
 from fastrbm.state import Hyper, TrainState
@@ -123,3 +131,19 @@ def one_blas_thread():
 def dtype(request):
     """Both float types of the fused kernels."""
     return np.dtype(request.param)
+
+
+def run_python(code: str, *, env: dict | None = None, timeout: float = 300,
+               check: bool = False) -> subprocess.CompletedProcess:
+    """Run ``python -c code`` in a child that imports the fastrbm under test.
+
+    ``python -c`` puts its working folder first on ``sys.path``; started at the
+    repository root after a non-editable ``pip install .`` it would find the unbuilt
+    source folder. So the child starts in a neutral folder, with the folder this
+    process imported fastrbm from first on its path.
+    """
+    env = dict(os.environ if env is None else env)
+    here = str(Path(fastrbm.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([here] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=tempfile.gettempdir(),
+                          capture_output=True, text=True, timeout=timeout, check=check)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
+from conftest import run_python
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt",
                                 reason="needs POSIX signals")
@@ -41,8 +40,7 @@ def where(exc):
 
 def _run(body: str, timeout=300) -> dict:
     code = PRELUDE + textwrap.dedent(body)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=timeout)
+    out = run_python(code, timeout=timeout)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -116,17 +114,19 @@ def test_continuing_after_an_interrupt_gives_the_uninterrupted_run():
     assert result["sum"] == float(np.sum(ref.components_, dtype=np.float64))
 
 
-@pytest.mark.parametrize("call,frame", [
-    ("model.sample(50000, n_steps=100000)", "gibbs"),
-    ("model.transform(big)", "hidden_conditional"),
-    ("evaluation.ais(model, n_runs=500, betas=np.linspace(0, 1, 10**6), random_state=0)",
+@pytest.mark.parametrize("n_hidden,call,frame", [
+    (300, "model.sample(50000, n_steps=100000)", "gibbs"),
+    # 60000 x 400 x 1500 products: seconds even on a fast idle machine
+    (1500, "model.transform(big)", "hidden_conditional"),
+    (300, "evaluation.ais(model, n_runs=500, betas=np.linspace(0, 1, 10**6), random_state=0)",
      "_ais_segments"),
 ])
-def test_sigint_reaches_long_inference_calls(call, frame):
+def test_sigint_reaches_long_inference_calls(n_hidden, call, frame):
     result = _run(_data_lines() + f"""
-    model = RBM(300, n_iter=1, random_state=0).fit(X[:500])
-    big = np.tile(X, (10, 1))           # 200000 rows: seconds of products
-    interrupt_after(0.5)
+    model = RBM({n_hidden}, n_iter=1, random_state=0).fit(X[:500])
+    big = np.tile(X, (3, 1))
+    model.transform(big[:1000])         # threads and BLAS warmed before the clock starts
+    interrupt_after(0.2)
     try:
         {call}
         print(json.dumps({{"interrupted": False}}))

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pickle
 import re
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -24,6 +22,8 @@ from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
+
+from conftest import run_python
 
 from fastrbm import DBN, RBM, BernoulliRBM, GaussianRBM
 from fastrbm.rbm import DataRangeWarning
@@ -386,8 +386,7 @@ def test_feature_names_need_neither_scikit_learn_nor_pandas_imported_by_fastrbm(
         "    m.transform(df[['c', 'b', 'a']])\n"
         "except ValueError as e:\n"
         "    print(str(e).splitlines()[-1])\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
+    out = run_python(code, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         "['a', 'b', 'c'] ['bernoullirbm0', 'bernoullirbm1']",

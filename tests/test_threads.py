@@ -5,13 +5,12 @@ The process-wide settings are read through threadpoolctl; every test restores th
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import warnings
 
 import numpy as np
 import pytest
+from conftest import run_python
 
 from fastrbm import RBM, GaussianRBM
 from fastrbm._threads import (BlasHold, available_cores, blas_held_at_one, blas_threads,
@@ -39,8 +38,7 @@ def test_default_honours_omp_num_threads():
     code = ("from fastrbm._threads import resolve_n_threads; "
             "print(resolve_n_threads(None))")
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, timeout=120, check=True)
+    out = run_python(code, env=env, timeout=120, check=True)
     assert out.stdout.strip() == "1"
 
 
