@@ -89,6 +89,24 @@ def _blas_libraries() -> list:
     return [lib for lib in controller().lib_controllers if lib.user_api == "blas"]
 
 
+def _set_num_threads(lib, n: int) -> None:
+    """Set one library's thread count from whichever Python thread holds BLAS.
+
+    threadpoolctl (3.8 and later) lets only one "controlling" Python thread change a
+    process-wide (pthreads) OpenBLAS pool and silently ignores the others; the first
+    thread to set a count keeps control until it clears it. The hold's lock already
+    serialises fastrbm's changes, so control is taken for the one call and released
+    at once, as ``threadpool_limits`` releases it on exit: a caller's own limits set
+    later, from any thread, still take effect.
+    """
+    release = getattr(type(lib), "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
+    lib.set_num_threads(n)
+    if release is not None:
+        release()
+
+
 class _BlasState:
     """The shared hold: who holds BLAS, at which setting, and what to restore."""
 
@@ -153,7 +171,7 @@ class BlasHold:
         if st.target is not None:
             for lib, before in st.saved:
                 if before is not None and before > st.target:
-                    lib.set_num_threads(st.target)
+                    _set_num_threads(lib, st.target)
 
     def __exit__(self, *exc):
         st = _state
@@ -166,7 +184,7 @@ class BlasHold:
                 if st.target is not None:
                     for lib, before in reversed(st.saved):
                         if before is not None and before > st.target:
-                            lib.set_num_threads(before)
+                            _set_num_threads(lib, before)
                 st.saved, st.target = [], None
                 st.cond.notify_all()
         return False

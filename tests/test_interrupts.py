@@ -115,7 +115,7 @@ def test_continuing_after_an_interrupt_gives_the_uninterrupted_run():
 
 
 @pytest.mark.parametrize("n_hidden,call,frame", [
-    (300, "model.sample(50000, n_steps=100000)", "gibbs"),
+    (300, "model.sample(5000, n_steps=10**6)", "gibbs"),
     # 60000 x 400 x 1500 products: seconds even on a fast idle machine
     (1500, "model.transform(big)", "hidden_conditional"),
     (300, "evaluation.ais(model, n_runs=500, betas=np.linspace(0, 1, 10**6), random_state=0)",

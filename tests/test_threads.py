@@ -118,6 +118,32 @@ def test_nested_holds_share_the_outer_setting_and_restore_once():
         assert _blas_counts() == before
 
 
+def test_a_hold_takes_effect_from_any_python_thread():
+    # threadpoolctl >= 3.8 lets only a "controlling" Python thread change OpenBLAS's
+    # pool; a hold in the main thread must not keep that control from later holders
+    # in other threads, nor from the caller's own limits afterwards
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        before = _blas_counts()
+        if max(before, default=1) < 2:
+            pytest.skip("BLAS runs one thread here")
+        with blas_held_at_one():
+            assert set(_blas_counts()) == {1}
+        seen = []
+
+        def worker():
+            with blas_held_at_one():
+                seen.append(_blas_counts())
+
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join(30)
+        assert seen and set(seen[0]) == {1}
+        assert _blas_counts() == before
+        with threadpoolctl.threadpool_limits(1, user_api="blas"):
+            assert set(_blas_counts()) == {1}
+        assert _blas_counts() == before
+
+
 def test_a_hold_wanting_another_setting_waits_for_the_holders():
     entered = threading.Event()
     release = threading.Event()
