@@ -112,15 +112,27 @@ def _rewrite(path, change):
     (lambda m, a: m.update(format="other"), "not a fastrbm model"),
     (lambda m, a: m.update(version=99), "version 99"),
     (lambda m, a: m["model"].update({"class": "Evil"}), "unknown model class 'Evil'"),
-    (lambda m, a: m["model"]["params"].update(bogus=1), "do not fit RBM"),
+    (lambda m, a: m["model"]["params"].update(bogus=1), "do not fit GaussianRBM"),
     (lambda m, a: a.pop("components_"), "components_"),
     (lambda m, a: a.update(components_=np.zeros((3, 9), np.float32)), "shapes"),
     (lambda m, a: a.update(sigma_=a["sigma_"].astype(np.float64)), "float32 or all float64"),
     (lambda m, a: m["model"].pop("fitted"), "corrupt"),
+    # values a later computation would choke on, refused when the file is read
+    (lambda m, a: a["components_"].__setitem__((0, 0), np.nan), "components_.*NaN"),
+    (lambda m, a: a["state/mW"].__setitem__((0, 0), np.inf), "state/mW.*infinity"),
+    (lambda m, a: a["sigma_"].__setitem__(0, 0.0), "sigma_.*positive"),
+    (lambda m, a: a["sigma_"].__setitem__(1, -1.0), "sigma_.*positive"),
+    (lambda m, a: m.update(version=True), "version.*boolean"),
+    (lambda m, a: m["model"]["fitted"].update(seed=2**70), r"seed.*2\*\*64"),
+    (lambda m, a: m["model"]["params"].update(random_state=2**64), "random_state"),
+    (lambda m, a: m["model"]["fitted"].update(n_iter_=-1), "n_iter_"),
+    (lambda m, a: m["model"]["fitted"].update(n_iter_=1.5), "n_iter_.*integer"),
+    (lambda m, a: m["model"]["params"].update(n_components="4"), "n_components"),
 ])
 def test_inconsistent_files_are_refused(tmp_path, change, match):
     path = tmp_path / "m.npz"
-    io.save(RBM(4, n_iter=1, random_state=0).fit(BAS), path)
+    # Gaussian, so that the file holds sigma_ and the training state's arrays
+    io.save(GaussianRBM(4, n_iter=1, random_state=0).fit(Z[:, :9]), path)
     _rewrite(path, change)
     with pytest.raises(ValueError, match=match):
         io.load(path)
@@ -144,10 +156,29 @@ def test_unreadable_files_are_refused(tmp_path):
         buf = _io.BytesIO()
         np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
         zf.writestr("__fastrbm__.npy", buf.getvalue())
-    with pytest.raises(ValueError, match="not a readable fastrbm model file"):
+    with pytest.raises(ValueError, match="object array, which only pickle could read"):
         io.load(path)
+    npy = tmp_path / "array.npy"
+    np.save(npy, np.zeros(3))
+    with pytest.raises(ValueError, match="single .npy array, not an .npz archive"):
+        io.load(npy)
     with pytest.raises(FileNotFoundError):
         io.load(tmp_path / "missing.npz")
+
+
+def test_a_deeply_nested_record_is_refused_without_recursing(tmp_path):
+    path = tmp_path / "m.npz"
+    io.save(RBM(4, n_iter=1, random_state=0).fit(BAS), path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    record = str(arrays["__fastrbm__"][()])
+    deep = record.replace('"random_state": 0', '"random_state": ' + "[" * 10**5 + "]" * 10**5)
+    assert deep != record
+    arrays["__fastrbm__"] = np.array(deep)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    with pytest.raises(ValueError, match="nested .* deep"):
+        io.load(path)
 
 
 def test_save_refuses_what_it_cannot_store(tmp_path):
