@@ -382,13 +382,14 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
 
 def _ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
                   visible, hidden, n_copies, seed, purpose, n_threads, progress,
-                  int64_t max_segment):
+                  max_segment):
     """All transitions in paced segments (see _segments.pxd), checking for signals and
     calling ``progress`` between them."""
     _kernel_args.ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef,
                               log_w, visible, hidden, n_copies, seed, purpose, n_threads,
                               progress, max_segment)
     cdef int64_t K = betas.shape[0] - 1, k = 0, stop, per = 1
+    cdef int64_t cap = max_segment     # an int >= 1: converted after the check
     cdef double t0
     b_delta = b64 - bA
     while k <= K:
@@ -396,7 +397,7 @@ def _ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, l
         t0 = frbm_seconds()
         _ais_typed(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H, coef,
                    log_w, visible, hidden, n_copies, seed, purpose, n_threads, k, stop)
-        per = min(next_segment(stop - k, frbm_seconds() - t0), max_segment)
+        per = min(next_segment(stop - k, frbm_seconds() - t0), cap)
         k = stop
         PyErr_CheckSignals()
         if progress is not None:
