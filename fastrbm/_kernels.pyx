@@ -831,10 +831,19 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     cdef double t0, seconds
     cdef int nt, n_max = epoch_threads(hyper.batch_size, state.W.shape[1], state.W.shape[0],
                                        n_threads or 1)
-    cdef double[::1] choice = ws.setdefault("threads", np.zeros(CHOICE_SIZE))
+    choice_array = ws.setdefault("threads", np.zeros(CHOICE_SIZE))
+    if not (isinstance(choice_array, np.ndarray) and choice_array.dtype == np.float64
+            and choice_array.shape == (CHOICE_SIZE,) and choice_array.flags.writeable):
+        raise ValueError(f"workspace['threads'] must be a writeable float64 array of "
+                         f"shape ({CHOICE_SIZE},), as fit_epoch makes it; got "
+                         f"{type(choice_array).__name__}")
+    cdef double[::1] choice = choice_array
     with blas_held_at_one():
         while done < n_batches:
-            nt = choose_threads(&choice[0], n_max)
+            # a call's first segment wakes the thread team and warms the caches: slower
+            # than what follows, it is neither a probe nor measured
+            nt = choose_threads(&choice[0], n_max) if done > 0 else \
+                faster_threads(&choice[0], n_max)
             m = min(per if nt == faster_threads(&choice[0], n_max) else
                     max(1, per // PROBE_SHARE), n_batches - done)
             t0 = frbm_seconds()
@@ -844,7 +853,8 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
                              ws["vec_v"], ws["vec_h"], hyper, seed, nt, step0, small_gemm,
                              done, m)
             seconds = frbm_seconds() - t0
-            record_segment(&choice[0], n_max, nt, m, seconds)
+            if done > 0 or m == n_batches:
+                record_segment(&choice[0], n_max, nt, m, seconds)
             done += m
             per = next_segment(m, seconds)
             PyErr_CheckSignals()

@@ -403,6 +403,10 @@ def epochs(run: Runner, dt) -> None:
                        workspace(lambda ws: ws.update(vec_v=_other_float(ws["vec_v"]))))
     run.expect_refused(f"fit_epoch {name}: workspace buffer is X",
                        workspace(lambda ws: ws.update(scratch=X)))
+    run.expect_refused(f"fit_epoch {name}: workspace thread record too short",
+                       workspace(lambda ws: ws.update(threads=np.zeros(1))))
+    run.expect_refused(f"fit_epoch {name}: workspace thread record of float32",
+                       workspace(lambda ws: ws.update(threads=np.zeros(4, np.float32))))
     run.expect_refused(f"fit_epoch {name}: workspace a list",
                        lambda: K.fit_epoch(**dict(kwargs(), workspace=[1, 2])))
     run.expect_refused(f"make_workspace {name}: dtype int32",

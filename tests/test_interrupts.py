@@ -135,3 +135,24 @@ def test_sigint_reaches_long_inference_calls(n_hidden, call, frame):
     """)
     assert result["interrupted"]
     assert any(name.endswith(frame) for name in result["where"]), result["where"]
+
+
+@pytest.mark.parametrize("call", [
+    # up-pass samples and free energies of 2000 rows x 500 samples: about 30 s
+    "dbn.log_likelihood_bound(X[:2000], n_samples=500, log_z=0.0)",
+    # the top RBM's log Z by AIS inside the bound
+    "dbn.log_likelihood_bound(X[:5], n_samples=2, ais_runs=2000)",
+])
+def test_sigint_reaches_the_dbn_bound(call):
+    result = _run(_data_lines() + f"""
+    from fastrbm.dbn import DBN
+    dbn = DBN([300, 300], rbm_params=dict(n_iter=1), random_state=0).fit(X[:500])
+    interrupt_after(0.2)
+    try:
+        {call}
+        print(json.dumps({{"interrupted": False}}))
+    except KeyboardInterrupt as exc:
+        print(json.dumps({{"interrupted": True, "where": where(exc)}}))
+    """)
+    assert result["interrupted"]
+    assert "log_likelihood_bound" in result["where"], result["where"]
