@@ -20,15 +20,11 @@ in use is printed and stored.
 from __future__ import annotations
 
 import json
-import os
 import sys
 
-from machine import SLOW_ENV, UNSET_MARKER
+from machine import reexec_without_slow_env
 
-if UNSET_MARKER not in os.environ and any(k in os.environ for k in SLOW_ENV):
-    _env = {k: v for k, v in os.environ.items() if k not in SLOW_ENV}
-    _env[UNSET_MARKER] = json.dumps({k: os.environ[k] for k in SLOW_ENV if k in os.environ})
-    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:], _env)
+reexec_without_slow_env(__file__)
 
 import argparse  # noqa: E402
 import subprocess  # noqa: E402
@@ -38,7 +34,7 @@ import numpy as np  # noqa: E402
 
 import peers  # noqa: E402
 from configs import Config  # noqa: E402
-from machine import info as machine_info, settle  # noqa: E402
+from machine import blas_summary, info as machine_info, settle  # noqa: E402
 
 CONFIG = Config("contention", n_visible=784, n_hidden=500, batch_size=100, n_batches=50,
                 label="784x500, batch 100, 5000 rows, CD-1, float32")
@@ -115,9 +111,7 @@ def main(argv=None) -> int:
         print(f"{r['variant']:18} {r['quiet_ms']:9.1f} {r['busy_ms']:9.1f} "
               f"{r['quiet_vs_default']:9.2f} {r['busy_vs_default']:9.2f} "
               f"{r['slowdown']:10.2f} {r['fair_share']:10.2f}")
-    blas = [f"{lib.get('internal_api')} {lib.get('version')} ({lib.get('architecture')})"
-            for lib in machine_info(None, {})["threadpools"] if lib.get("user_api") == "blas"]
-    print("BLAS:", "; ".join(blas))
+    print("BLAS:", blas_summary(machine_info(None, {})["threadpools"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"config": CONFIG.label, "rounds": args.rounds, "rows": rows,

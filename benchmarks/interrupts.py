@@ -20,12 +20,9 @@ import json
 import os
 import sys
 
-from machine import SLOW_ENV, UNSET_MARKER
+from machine import reexec_without_slow_env
 
-if UNSET_MARKER not in os.environ and any(k in os.environ for k in SLOW_ENV):
-    _env = {k: v for k, v in os.environ.items() if k not in SLOW_ENV}
-    _env[UNSET_MARKER] = json.dumps({k: os.environ[k] for k in SLOW_ENV if k in os.environ})
-    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:], _env)
+reexec_without_slow_env(__file__)
 
 import argparse  # noqa: E402
 import signal  # noqa: E402
@@ -35,7 +32,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from machine import info as machine_info  # noqa: E402
+from machine import blas_summary, info as machine_info  # noqa: E402
 
 
 def calls() -> dict:
@@ -112,9 +109,7 @@ def main(argv=None) -> int:
         q, b = quiet[name], busy[name]
         print(f"{name:36} {q['median_ms']:9.1f} {q['max_ms']:9.1f} "
               f"{b['median_ms']:9.1f} {b['max_ms']:9.1f}")
-    blas = [f"{lib.get('internal_api')} {lib.get('version')} ({lib.get('architecture')})"
-            for lib in machine_info(None, {})["threadpools"] if lib.get("user_api") == "blas"]
-    print("BLAS:", "; ".join(blas))
+    print("BLAS:", blas_summary(machine_info(None, {})["threadpools"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"repeats": args.repeats, "quiet": quiet, "busy": busy,

@@ -1,6 +1,7 @@
 """What a run ran on: machine, versions, BLAS and threads as threadpoolctl sees them."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -11,6 +12,29 @@ import time
 SLOW_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 #: Set by run.py when it re-executed itself without SLOW_ENV (holds the old values).
 UNSET_MARKER = "FASTRBM_BENCH_UNSET_ENV"
+
+
+def reexec_without_slow_env(script: str) -> None:
+    """Run ``script`` again, with its arguments, in a process without SLOW_ENV.
+
+    Call before numpy or scipy is imported (OpenBLAS reads the variables when it loads);
+    returns only when nothing is to be unset or this process is the re-executed one.
+    The old values travel in UNSET_MARKER, for the record of the run.
+    """
+    found = {k: os.environ[k] for k in SLOW_ENV if k in os.environ}
+    if UNSET_MARKER in os.environ or not found:
+        return
+    env = {k: v for k, v in os.environ.items() if k not in SLOW_ENV}
+    env[UNSET_MARKER] = json.dumps(found)
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, os.path.abspath(script)] + sys.argv[1:], env)
+
+
+def blas_summary(threadpools: list) -> str:
+    """One line naming each BLAS of threadpoolctl's ``threadpools`` and its kernels."""
+    return "; ".join(f"{lib.get('internal_api')} {lib.get('version')} "
+                     f"({lib.get('architecture')})"
+                     for lib in threadpools if lib.get("user_api") == "blas")
 
 
 def _cpu_times():

@@ -21,16 +21,10 @@ import os
 import sys
 
 # Must run before numpy/scipy load OpenBLAS: the variables are read at library load.
-from machine import SLOW_ENV, UNSET_MARKER
+from machine import UNSET_MARKER, reexec_without_slow_env
 
-if "--keep-env" not in sys.argv and UNSET_MARKER not in os.environ:
-    _found = {k: os.environ[k] for k in SLOW_ENV if k in os.environ}
-    if _found:
-        _env = {k: v for k, v in os.environ.items() if k not in SLOW_ENV}
-        _env[UNSET_MARKER] = json.dumps(_found)
-        sys.stdout.flush()
-        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:],
-                  _env)
+if "--keep-env" not in sys.argv:
+    reexec_without_slow_env(__file__)
 
 # Must also precede numpy: BLAS and OpenMP worker threads inherit the policy of the
 # thread that creates them, and OpenBLAS creates its workers when it is loaded.

@@ -107,6 +107,23 @@ class EstimatorMixin:
     (the width of ``transform``'s output).
     """
 
+    #: the attribute ``fit`` sets (subclasses); its absence means "not fitted"
+    _fitted_attribute = ""
+
+    def _check_structure(self) -> None:
+        """Raise NotFittedError when a structural setting changed since fit (subclasses)."""
+
+    def __sklearn_is_fitted__(self) -> bool:
+        if not hasattr(self, self._fitted_attribute):
+            return False
+        try:
+            self._check_structure()
+        except AttributeError:      # NotFittedError: a structural setting changed
+            return False
+        except (TypeError, ValueError):     # invalid settings: the methods will say so
+            return True
+        return True
+
     @classmethod
     def _param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
@@ -232,6 +249,3 @@ class EstimatorMixin:
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "components_")

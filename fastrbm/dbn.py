@@ -18,7 +18,7 @@ from . import sbn, streams
 from ._estimator import EstimatorMixin
 from ._validation import (check_data, check_int, check_param_array, check_positive_int,
                           not_fitted_error, resolve_dtype, seed_from)
-from .rbm import RBM, STRUCTURAL_PARAMS
+from .rbm import RBM, STRUCTURAL_PARAMS, changed_structure
 from .reference import hidden_mean, sigmoid, softplus
 
 # Stream offsets inside streams.PURPOSE_DBN (layer l adds l; at most _MAX_LAYERS).
@@ -259,16 +259,12 @@ class DBN(EstimatorMixin):
                 f"{type(self).__name__} fitted {len(record)} layers and its settings give "
                 f"{len(now)} now. Call 'fit' to train afresh.")
         for l, (was, new) in enumerate(zip(record, now)):
-            for name in STRUCTURAL_PARAMS:
-                if name == "dtype":     # None follows the data: any fitted dtype fits it
-                    changed = new["dtype"] is not None and new["dtype"] != was["dtype"]
-                else:
-                    changed = new[name] != was[name]
-                if changed:
-                    raise not_fitted_error(
-                        f"{type(self).__name__}'s layer {l} was fitted with {name}="
-                        f"{was[name]!r} and its settings (layers, visible, hidden, "
-                        f"rbm_params) give {new[name]!r} now. Call 'fit' to train afresh.")
+            name = changed_structure(was, new)
+            if name is not None:
+                raise not_fitted_error(
+                    f"{type(self).__name__}'s layer {l} was fitted with {name}="
+                    f"{was[name]!r} and its settings (layers, visible, hidden, "
+                    f"rbm_params) give {new[name]!r} now. Call 'fit' to train afresh.")
         n_in = self.n_features_in_
         for l, rec in enumerate(record):
             if rec["n_features"] != n_in:
@@ -280,16 +276,10 @@ class DBN(EstimatorMixin):
         check_int(getattr(self, "_n_sample_calls", None), "_n_sample_calls", 0, 2**63 - 1)
         return list(rbms)
 
-    def __sklearn_is_fitted__(self) -> bool:
-        if not hasattr(self, "rbms_"):
-            return False
-        try:
-            self._check_fitted()
-        except AttributeError:      # NotFittedError: a structural setting changed
-            return False
-        except (TypeError, ValueError):     # the methods will say what is wrong
-            return True
-        return True
+    _fitted_attribute = "rbms_"
+
+    def _check_structure(self) -> None:
+        self._check_fitted()
 
     @property
     def _n_features_out(self) -> int:

@@ -303,18 +303,13 @@ class RBM(EstimatorMixin):
         rec = self.__dict__.get("_fit_record")
         if rec is None:
             rec = self._adopt_fitted()
-        now = self._structure()
-        for name in STRUCTURAL_PARAMS:
-            if name == "dtype":
-                changed = now["dtype"] is not None and now["dtype"] != rec["dtype"]
-            else:
-                changed = now[name] != rec[name]
-            if changed:
-                raise not_fitted_error(
-                    f"{type(self).__name__}'s {name} was {rec['given'][name]!r} when the model "
-                    f"was fitted and is {getattr(self, name)!r} now: the fitted parameters "
-                    f"do not fit the new setting. Call 'fit' to train afresh (or set "
-                    f"{name} back to {rec['given'][name]!r}).")
+        name = changed_structure(rec, self._structure())
+        if name is not None:
+            raise not_fitted_error(
+                f"{type(self).__name__}'s {name} was {rec['given'][name]!r} when the model "
+                f"was fitted and is {getattr(self, name)!r} now: the fitted parameters "
+                f"do not fit the new setting. Call 'fit' to train afresh (or set "
+                f"{name} back to {rec['given'][name]!r}).")
         return rec
 
     def _check_fitted(self, training: bool = False) -> FittedParams:
@@ -361,16 +356,10 @@ class RBM(EstimatorMixin):
         W, b, c, s = arrays
         return FittedParams(W, b, c, s if training or rec["visible"] == _GAUSSIAN else None)
 
-    def __sklearn_is_fitted__(self) -> bool:
-        if not hasattr(self, "components_"):
-            return False
-        try:
-            self._fitted_record()
-        except AttributeError:      # NotFittedError: a structural setting changed
-            return False
-        except (TypeError, ValueError):   # invalid settings: the methods will say so
-            return True
-        return True
+    _fitted_attribute = "components_"
+
+    def _check_structure(self) -> None:
+        self._fitted_record()
 
     def _check_X(self, X, name="X", fitted=True):
         if fitted:
@@ -722,6 +711,19 @@ class RBM(EstimatorMixin):
 
 #: Largest number of tied copies of a stepped unit the kernels sample in one pass.
 MAX_COPIES = 1024
+
+
+def changed_structure(fitted: dict, now: dict) -> Optional[str]:
+    """The first of :data:`STRUCTURAL_PARAMS` whose resolved value ``now`` differs from
+    the ``fitted`` record's, or None. ``dtype=None`` follows the data, so it fits any
+    fitted dtype."""
+    for name in STRUCTURAL_PARAMS:
+        if name == "dtype":
+            if now["dtype"] is not None and now["dtype"] != fitted["dtype"]:
+                return name
+        elif now[name] != fitted[name]:
+            return name
+    return None
 
 
 def _check_n_copies(value) -> int:

@@ -357,3 +357,21 @@ def test_bad_calls():
         dbn.fit(BAS_TRAIN * 2)
     with pytest.raises(ValueError, match="n_gibbs"):
         dbn.sample(2, n_gibbs=0)
+
+
+def test_structural_settings_changed_after_fit_make_it_unfitted():
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    dbn = DBN([4, 3], rbm_params=FAST, random_state=0).fit(BAS_TRAIN)
+    check_is_fitted(dbn)
+    for change in (dict(layers=[4, 5]), dict(hidden="nrelu"),
+                   dict(rbm_params=dict(FAST, dtype="float64"))):
+        changed = DBN([4, 3], rbm_params=FAST, random_state=0).fit(BAS_TRAIN)
+        changed.set_params(**change)
+        with pytest.raises(NotFittedError, match="Call 'fit'"):
+            check_is_fitted(changed)
+        with pytest.raises(NotFittedError, match="Call 'fit'"):
+            changed.transform(BAS)
+        changed.fit(BAS_TRAIN)          # fit starts afresh with the new settings
+        check_is_fitted(changed)

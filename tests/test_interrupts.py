@@ -45,6 +45,19 @@ def _run(body: str, timeout=300) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _interrupted(call: str) -> str:
+    """Lines that run ``call`` with a SIGINT due after 0.2 s and print where it landed
+    (indented as the bodies given to :func:`_run`)."""
+    return textwrap.indent(f"""
+interrupt_after(0.2)
+try:
+    {call}
+    print(json.dumps({{"interrupted": False}}))
+except KeyboardInterrupt as exc:
+    print(json.dumps({{"interrupted": True, "where": where(exc)}}))
+""", "    ")
+
+
 def _data_lines():
     return """
     rng = np.random.default_rng(0)
@@ -126,13 +139,7 @@ def test_sigint_reaches_long_inference_calls(n_hidden, call, frame):
     model = RBM({n_hidden}, n_iter=1, random_state=0).fit(X[:500])
     big = np.tile(X, (3, 1))
     model.transform(big[:1000])         # threads and BLAS warmed before the clock starts
-    interrupt_after(0.2)
-    try:
-        {call}
-        print(json.dumps({{"interrupted": False}}))
-    except KeyboardInterrupt as exc:
-        print(json.dumps({{"interrupted": True, "where": where(exc)}}))
-    """)
+    """ + _interrupted(call))
     assert result["interrupted"]
     assert any(name.endswith(frame) for name in result["where"]), result["where"]
 
@@ -147,12 +154,6 @@ def test_sigint_reaches_the_dbn_bound(call):
     result = _run(_data_lines() + f"""
     from fastrbm.dbn import DBN
     dbn = DBN([300, 300], rbm_params=dict(n_iter=1), random_state=0).fit(X[:500])
-    interrupt_after(0.2)
-    try:
-        {call}
-        print(json.dumps({{"interrupted": False}}))
-    except KeyboardInterrupt as exc:
-        print(json.dumps({{"interrupted": True, "where": where(exc)}}))
-    """)
+    """ + _interrupted(call))
     assert result["interrupted"]
     assert "log_likelihood_bound" in result["where"], result["where"]
