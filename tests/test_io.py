@@ -187,3 +187,21 @@ def test_save_refuses_what_it_cannot_store(tmp_path):
     with pytest.raises(ValueError, match="random_state"):
         io.save(RBM(3, random_state=object()), tmp_path / "x.npz")
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("make,change", [
+    (lambda: RBM(4, n_iter=1, random_state=0).fit(BAS), dict(n_components=6)),
+    (lambda: RBM(4, n_iter=1, random_state=0).fit(BAS), dict(hidden="stepped")),
+    (lambda: RBM(4, n_iter=1, random_state=0).fit(BAS), dict(dtype="float64")),
+    (lambda: GaussianRBM(4, n_iter=1, random_state=0).fit(Z), dict(visible="bernoulli")),
+    (lambda: DBN([4, 3], rbm_params=dict(n_iter=1), random_state=0).fit(BAS),
+     dict(layers=[4, 5])),
+])
+def test_save_refuses_a_model_whose_structure_changed_after_fit(tmp_path, make, change):
+    from sklearn.exceptions import NotFittedError
+
+    model = make().set_params(**change)
+    path = tmp_path / "m.npz"
+    with pytest.raises(NotFittedError, match="Call 'fit'"):
+        io.save(model, path)
+    assert not path.exists()
