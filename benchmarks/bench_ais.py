@@ -17,7 +17,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from fastrbm import _ais, reference, streams
+from fastrbm import _maths, _ais, reference, streams
 
 
 def gemm_floor(W, n_runs, n_steps):
@@ -57,8 +57,8 @@ def main(argv=None):
     b = (rng.standard_normal(args.visible) - 1).astype(dt)
     c = (0.1 * rng.standard_normal(args.hidden) - 1).astype(dt)
     X = rng.random((1000, args.visible)) < 0.15
-    base_b, _ = reference.ais_base(0, X)
-    betas = reference.ais_schedule()
+    base_b, _ = _maths.ais_base(0, X)
+    betas = _maths.ais_schedule()
     K = betas.size - 1
     # a prefix of the schedule ending at 1 costs the same per step as the full one
     timed = betas if args.steps is None else np.concatenate([betas[:args.steps], [1.0]])

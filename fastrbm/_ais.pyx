@@ -353,7 +353,7 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
     """
     _kernel_args.ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma,
                      n_runs, seed, purpose, n_threads, progress, chunk)
-    from fastrbm import reference, streams
+    from fastrbm import _maths, streams
 
     if purpose is None:
         purpose = streams.PURPOSE_AIS
@@ -376,7 +376,7 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
         _ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
                       visible, hidden, n_copies, seed, purpose, n_threads or 1, progress,
                       chunk or betas.shape[0])
-    return log_w, reference.ais_log_z_base(visible, hidden, n_copies, nh, bA,
+    return log_w, _maths.ais_log_z_base(visible, hidden, n_copies, nh, bA,
                                            sA if gauss else None)
 
 

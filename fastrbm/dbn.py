@@ -19,7 +19,9 @@ from ._estimator import EstimatorMixin
 from ._validation import (check_data, check_int, check_param_array, check_positive_int,
                           not_fitted_error, resolve_dtype, seed_from)
 from .rbm import RBM, STRUCTURAL_PARAMS, changed_structure
-from .reference import hidden_mean, sigmoid, softplus
+from . import ops
+from ._maths import sigmoid, softplus
+from .units import HIDDEN_BERNOULLI, HIDDEN_NAMES, HIDDEN_UNITS, hidden_code
 
 # Stream offsets inside streams.PURPOSE_DBN (layer l adds l; at most _MAX_LAYERS).
 _MAX_LAYERS = 1 << 8
@@ -27,7 +29,6 @@ _STREAM_FIT = 0                     # propagate='sample' in fit: step 0
 _STREAM_SAMPLE = 1 << 8             # top-down pass of sample(): step = call counter
 _STREAM_BOUND = 2 << 8              # bound's up-pass samples: step = sample index
 _RESERVED = ("n_components", "visible", "hidden", "random_state")
-_HIDDEN_NAMES = {0: "bernoulli", 1: "stepped", 2: "nrelu"}
 
 #: Largest number of joint hidden states the bound enumerates exactly.
 MAX_EXACT_PATHS = 2**14
@@ -128,7 +129,7 @@ class DBN(EstimatorMixin):
             if self.verbose > 1:
                 rbm.verbose = 1
             rbm._check_settings()
-            if l and not rbm._is_gaussian and rbms[l - 1]._hyper().hidden != 0:
+            if l and not rbm._is_gaussian and hidden_code(rbms[l - 1].hidden) != HIDDEN_BERNOULLI:
                 raise ValueError(
                     f"layers[{l}] has Bernoulli visible units but layers[{l - 1}] has "
                     f"{rbms[l - 1].hidden!r} hidden units, whose activities are not in [0, 1];"
@@ -419,7 +420,7 @@ class DBN(EstimatorMixin):
         directed, top = rbms[:-1], rbms[-1]
         # Above the first layer every state is binary, so p and Q are probabilities of
         # the same discrete states; a density mixed in there would not bound anything.
-        if any(r._hyper().hidden != 0 for r in directed) or any(
+        if any(hidden_code(r.hidden) != HIDDEN_BERNOULLI for r in directed) or any(
                 r._is_gaussian for r in rbms[1:]):
             raise ValueError("log_likelihood_bound needs Bernoulli hidden units in every "
                              "layer below the top RBM and Bernoulli visible units above "
@@ -532,7 +533,7 @@ class DBN(EstimatorMixin):
             W, _, c, s = rbm._check_fitted()
             weight = W / s if s is not None else W.copy()
             out.append({"weight": weight, "bias": c.copy(), "n_copies": int(rbm.n_copies),
-                        "activation": _HIDDEN_NAMES[rbm._hyper().hidden]})
+                        "activation": HIDDEN_NAMES[hidden_code(rbm.hidden)]})
         return out
 
     def to_torch(self):
@@ -570,7 +571,7 @@ def forward(layers: list[dict], X) -> np.ndarray:
     -------
     ndarray (n_samples, n_units of the last layer), in the weights' dtype.
     """
-    codes = {v: k for k, v in _HIDDEN_NAMES.items()}
+    codes = HIDDEN_UNITS
     if not isinstance(layers, (list, tuple)) or not layers:
         raise TypeError("layers must be a non-empty list of dicts from DBN.to_arrays()")
     checked, n_in, dtype = [], None, None
@@ -594,11 +595,11 @@ def forward(layers: list[dict], X) -> np.ndarray:
             raise ValueError(f"{name}['activation'] must be one of {sorted(codes)}; got "
                              f"{layer['activation']!r}")
         n_copies = check_positive_int(layer["n_copies"], f"{name}['n_copies']")
-        checked.append((W, bias, codes[layer["activation"]], n_copies))
+        checked.append((W, bias, layer["activation"], n_copies))
         n_in = W.shape[0]
     H = check_data(X, "X", dtype=dtype, n_features=checked[0][0].shape[1], estimator="forward")
-    for W, bias, code, n_copies in checked:
-        H = hidden_mean((H @ W.T + bias).astype(W.dtype, copy=False), code, n_copies)
+    for W, bias, activation, n_copies in checked:
+        H = ops.hidden_mean(H, W, bias, hidden=activation, n_copies=n_copies)
     return H
 
 

@@ -4,8 +4,8 @@ pseudo-likelihood, reconstruction error, and a per-epoch monitor.
 The log-likelihood of held-out data needs the partition function Z. Small models are
 enumerated exactly (:func:`log_partition_exact`); any model can be estimated with
 annealed importance sampling (:func:`ais`, Salakhutdinov & Murray 2008), which runs in
-the compiled kernels (``fastrbm._ais``) with all runs as one batch through BLAS. The
-NumPy twins of every function live in :mod:`fastrbm.reference`.
+the compiled kernels (through :func:`fastrbm.ops.ais`) with all runs as one batch
+through BLAS.
 """
 from __future__ import annotations
 
@@ -17,12 +17,22 @@ from typing import Optional, Union
 
 import numpy as np
 
-from . import reference, streams
-from ._threads import blas_threads, resolve_n_threads
+from typing import NamedTuple
+
+from . import _maths, ops, streams
 from ._validation import check_positive_int, data_checked, seed_from
+from .units import hidden_code, visible_code
 
 #: Largest number of states enumerated exactly.
-MAX_EXACT_STATES = reference.MAX_EXACT_STATES
+MAX_EXACT_STATES = _maths.MAX_EXACT_STATES
+
+
+class _Codes(NamedTuple):
+    """A model's unit codes, as the exact maths takes them."""
+
+    visible: int
+    hidden: int
+    n_copies: int
 
 __all__ = ["AISResult", "LogLikelihood", "Monitor", "ais", "ais_schedule",
            "free_energy_gap", "log_likelihood", "log_likelihood_exact",
@@ -38,9 +48,9 @@ def _model(rbm):
 
     if not isinstance(rbm, RBM):
         raise TypeError(f"rbm must be a fastrbm RBM; got {type(rbm).__name__}")
-    W, b, c, s = rbm._check_fitted()
-    hyper = rbm._hyper()
-    return hyper, W, b, c, s
+    m = rbm.model_arrays()
+    hyper = _Codes(visible_code(m.visible), hidden_code(m.hidden), m.n_copies)
+    return hyper, m.W, m.b, m.c, m.sigma
 
 
 def _check_rows(rbm, X, name="X"):
@@ -72,7 +82,7 @@ def log_partition_exact(rbm) -> float:
         Gaussian visible with NReLU hidden units, which have no exact form.
     """
     hyper, W, b, c, s = _model(rbm)
-    return reference.log_partition_exact(W, b, c, s, hyper.visible, hyper.hidden,
+    return _maths.log_partition_exact(W, b, c, s, hyper.visible, hyper.hidden,
                                          hyper.n_copies)
 
 
@@ -102,7 +112,7 @@ def ais_schedule() -> np.ndarray:
     -------
     ndarray of float64
     """
-    return reference.ais_schedule()
+    return _maths.ais_schedule()
 
 
 @dataclass(frozen=True)
@@ -213,7 +223,7 @@ def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
     verbose : bool or int, default=False
         Print progress (transitions done, seconds) to stdout.
     backend : {'cython', 'numpy'} or None
-        None: the model's backend. 'numpy' runs :func:`fastrbm.reference.ais` (slow).
+        None: the model's backend. 'numpy' runs the NumPy twin (slow).
 
     Returns
     -------
@@ -226,13 +236,11 @@ def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
         raise ValueError(f"base must be 'data' or 'uniform'; got {base!r}")
     if data is not None:
         data = _check_rows(rbm, data, "data")
-    backend = rbm.backend if backend is None else backend
-    if backend not in ("cython", "numpy"):
-        raise ValueError(f"backend must be 'cython' or 'numpy'; got {backend!r}")
-    n_threads = resolve_n_threads(rbm.n_threads if n_threads is None else n_threads)
+    backend = ops.check_backend(rbm.backend if backend is None else backend)
+    n_threads = rbm.n_threads if n_threads is None else n_threads
     seed = seed_from(random_state)
     use_data = base == "data" and data is not None
-    base_b, base_s = reference.ais_base(hyper.visible, data if use_data else None, b, s)
+    base_b, base_s = _maths.ais_base(hyper.visible, data if use_data else None, b, s)
     base_name = "data" if use_data else ("uniform" if hyper.visible == 0 else "model")
     if hyper.visible == 1 and hyper.hidden == 2:
         norm = np.linalg.norm(np.asarray(W, dtype=np.float64), 2)
@@ -242,16 +250,10 @@ def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
                           RuntimeWarning, stacklevel=2)
     progress = _Progress(verbose)
     t0 = time.perf_counter()
-    if backend == "cython":
-        from . import _ais   # holds BLAS at one thread itself
-        log_w, log_z_base = _ais.ais(W, b, c, s, hyper.visible, hyper.hidden,
-                                     hyper.n_copies, betas, base_b, base_s, n_runs, seed,
-                                     streams.PURPOSE_AIS, n_threads, progress)
-    else:
-        with blas_threads(n_threads):
-            log_w, log_z_base = reference.ais(W, b, c, s, hyper.visible, hyper.hidden,
-                                              hyper.n_copies, betas, base_b, base_s, n_runs,
-                                              seed, streams.PURPOSE_AIS, progress)
+    m = rbm.model_arrays()
+    log_w, log_z_base = ops.ais(W, b, c, s, **m.units, betas=betas, base_b=base_b,
+                                base_sigma=base_s, n_runs=n_runs, seed=seed,
+                                n_threads=n_threads, progress=progress, backend=backend)
     result = AISResult.from_weights(log_w, log_z_base, betas.size - 1, base_name,
                                     time.perf_counter() - t0)
     if verbose:
@@ -386,9 +388,9 @@ def pseudo_likelihood(rbm, X, exact: bool = True, random_state=None) -> np.ndarr
         raise TypeError(f"exact must be a bool; got {exact!r}")
     X = _check_rows(rbm, X)
     if exact:
-        return reference.pseudo_likelihood(X, W, b, c, hyper.hidden, hyper.n_copies)
+        return _maths.pseudo_likelihood(X, W, b, c, hyper.hidden, hyper.n_copies)
     seed = seed_from(random_state)
-    u = reference.uniforms(seed, streams.PURPOSE_EVAL, 0, (X.shape[0],), np.float64)
+    u = ops.uniforms(X.shape[0], seed=seed, stream=streams.PURPOSE_EVAL, step=0)
     sites = np.minimum((u * X.shape[1]).astype(np.int64), X.shape[1] - 1)
     flipped = X.copy()
     rows = np.arange(X.shape[0])

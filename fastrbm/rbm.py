@@ -15,7 +15,8 @@ from typing import Callable, NamedTuple, Optional, Union
 import numpy as np
 
 from . import streams
-from ._backend import get_backend
+from . import ops
+from ._maths import pseudo_likelihood
 from ._estimator import EstimatorMixin, available_if
 from ._threads import resolve_n_threads
 from ._validation import (BLAS_INT_MAX, check_data, check_float, check_int, check_param_array,
@@ -23,7 +24,7 @@ from ._validation import (BLAS_INT_MAX, check_data, check_float, check_int, chec
                           seed_from)
 from ._validation import DataRangeWarning  # noqa: F401 - public here, with DivergenceError
 from .state import Hyper, TrainState
-from .units import HIDDEN_UNITS, VISIBLE_UNITS, hidden_code, visible_code
+from .units import HIDDEN_NAMES, HIDDEN_UNITS, VISIBLE_NAMES, VISIBLE_UNITS, hidden_code, visible_code
 
 ArrayLike = Union[np.ndarray, "list"]
 
@@ -58,6 +59,29 @@ class FittedParams(NamedTuple):
     b: np.ndarray
     c: np.ndarray
     sigma: Optional[np.ndarray]
+
+
+class ModelArrays(NamedTuple):
+    """A fitted RBM as :mod:`fastrbm.ops` takes it (:meth:`RBM.model_arrays`).
+
+    The arrays are the model's own (no copies, when already in C order): treat them as
+    read-only. ``sigma`` is None for Bernoulli visible units.
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    sigma: Optional[np.ndarray]
+    visible: str
+    hidden: str
+    n_copies: int
+    n_threads: int
+    backend: str
+
+    @property
+    def units(self) -> dict:
+        """``visible``, ``hidden`` and ``n_copies``, as keyword arguments of ops."""
+        return {"visible": self.visible, "hidden": self.hidden, "n_copies": self.n_copies}
 
 
 class RBM(EstimatorMixin):
@@ -189,47 +213,19 @@ class RBM(EstimatorMixin):
     # ------------------------------------------------------------ settings
     def _hyper(self) -> Hyper:
         """Validate every hyper-parameter; raises before any state is touched."""
-        vis = visible_code(self.visible)
-        hid = hidden_code(self.hidden)
-        gauss = vis == 1
+        gauss = visible_code(self.visible) == _GAUSSIAN
         lr = self.learning_rate
         if lr is None:
             lr = 0.005 if gauss else 0.1
-        lr = check_float(lr, "learning_rate", low=0.0, low_open=True)
-        slr = self.sigma_learning_rate
-        slr = lr / 10 if slr is None else check_float(slr, "sigma_learning_rate", low=0.0)
-        for flag in ("persistent", "learn_sigma"):
-            if not isinstance(getattr(self, flag), (bool, np.bool_)):
-                raise TypeError(f"{flag} must be a bool; got {getattr(self, flag)!r}")
-        if self.learn_sigma and not gauss:
-            raise ValueError("learn_sigma=True needs visible='gaussian'")
-        sample_visible = self.sample_visible
-        if sample_visible is None:
-            # learned sigma needs the noise of sampled reconstructions: with means, the
-            # correlation between the noise and the hidden statistic is lost and sigma
-            # shrinks well below the data's scale (measured in tests/test_gaussian.py)
-            sample_visible = not gauss or bool(self.learn_sigma)
-        elif not isinstance(sample_visible, (bool, np.bool_)):
-            raise TypeError(f"sample_visible must be None or a bool; got {sample_visible!r}")
         check_float(self.sigma, "sigma", low=0.0, low_open=True)
-        return Hyper(
-            visible=vis, hidden=hid,
-            n_copies=_check_n_copies(self.n_copies),
-            k=check_positive_int(self.k, "k"),
-            persistent=bool(self.persistent),
-            batch_size=check_positive_int(self.batch_size, "batch_size"),
-            learning_rate=lr,
-            momentum=check_float(self.momentum, "momentum", low=0.0, high=1.0),
-            weight_decay=check_float(self.weight_decay, "weight_decay", low=0.0),
-            l1=check_float(self.l1, "l1", low=0.0),
-            sparsity_target=check_float(self.sparsity_target, "sparsity_target", low=0.0),
-            sparsity_cost=check_float(self.sparsity_cost, "sparsity_cost", low=0.0),
-            sparsity_decay=check_float(self.sparsity_decay, "sparsity_decay", low=0.0, high=1.0),
-            learn_sigma=bool(self.learn_sigma),
-            sigma_learning_rate=slr,
-            min_sigma=check_float(self.min_sigma, "min_sigma", low=0.0, low_open=True),
-            sample_visible=bool(sample_visible),
-        )
+        return ops.training_settings(
+            visible=self.visible, hidden=self.hidden, n_copies=_check_n_copies(self.n_copies),
+            k=self.k, persistent=self.persistent, batch_size=self.batch_size,
+            learning_rate=lr, momentum=self.momentum, weight_decay=self.weight_decay,
+            l1=self.l1, sparsity_target=self.sparsity_target,
+            sparsity_cost=self.sparsity_cost, sparsity_decay=self.sparsity_decay,
+            learn_sigma=self.learn_sigma, sigma_learning_rate=self.sigma_learning_rate,
+            min_sigma=self.min_sigma, sample_visible=self.sample_visible)
 
     def _check_settings(self):
         """Validate the settings every method shares; returns (hyper, backend, n_threads)."""
@@ -238,7 +234,7 @@ class RBM(EstimatorMixin):
         check_positive_int(self.n_iter, "n_iter", minimum=0)
         check_float(self.init_scale, "init_scale", low=0.0)
         resolve_dtype(self.dtype)
-        backend = get_backend(self.backend)
+        backend = ops.check_backend(self.backend)
         n_threads = resolve_n_threads(self.n_threads)
         if not isinstance(self.verbose, (int, np.integer, bool)):
             raise TypeError(f"verbose must be an int; got {self.verbose!r}")
@@ -383,7 +379,8 @@ class RBM(EstimatorMixin):
         nv, nh = X.shape[1], int(self.n_components)
         record = self._make_record(dt, nv)
         self._seed = seed_from(self.random_state)
-        W = backend.normals((nh, nv), dt, self._seed, streams.PURPOSE_INIT, 0)
+        W = ops.normals((nh, nv), dt, seed=self._seed, stream=streams.PURPOSE_INIT,
+                        backend=backend)
         W *= dt.type(self.init_scale)
         self.components_ = W
         self.intercept_hidden_ = np.zeros(nh, dtype=dt)
@@ -521,52 +518,52 @@ class RBM(EstimatorMixin):
         state = self._train_state(hyper)
         # kept between calls: partial_fit loops reuse the buffers, and the kernel keeps
         # its measurements of which thread count is faster there (see docs/threads.md)
-        key = (backend.name, hyper.batch_size, hyper.learn_sigma, X.shape[1],
+        key = (backend, hyper.batch_size, hyper.learn_sigma, X.shape[1],
                state.W.shape[0], X.dtype)
         cached = getattr(self, "_workspace", None)
         if cached is None or cached[0] != key:
-            cached = self._workspace = (key, backend.make_workspace(
-                hyper, X.shape[1], state.W.shape[0], X.dtype))
+            cached = self._workspace = (key, ops.make_workspace(
+                hyper, X.shape[1], state.W.shape[0], X.dtype, backend))
         workspace = cached[1]
-        # (the epoch kernel holds BLAS at one thread itself while it splits rows)
         last_good = None    # the state at the start of the epoch, to roll back a divergence
-        with backend.blas_context(self.n_threads):
-            for _ in range(n_epochs):
-                epoch = self.n_iter_ + 1
-                order = self._epoch_order(X.shape[0])
-                if last_good is None:
-                    last_good = state.copy()
-                else:
-                    last_good.restore(state)          # reuse the buffers: no allocation
-                t0 = time.perf_counter()
-                updates_before = self._n_updates
-                try:
-                    n_updates = backend.fit_epoch(state, hyper, X, order, self._seed,
-                                                  updates_before % 2**32, n_threads, workspace)
-                    seconds = time.perf_counter() - t0
-                    if not state.is_finite():
-                        state.restore(last_good)
-                        raise DivergenceError(
-                            f"{type(self).__name__} diverged in epoch {epoch}: parameters "
-                            f"became non-finite. The parameters of the end of epoch "
-                            f"{epoch - 1} are kept; lower learning_rate (now "
-                            f"{hyper.learning_rate:g})"
-                            + (" or sigma_learning_rate" if hyper.learn_sigma else "") + ".")
-                    self._n_updates = updates_before + n_updates
-                    self.n_iter_ = epoch
-                except KeyboardInterrupt:
-                    # Ctrl-C inside the epoch (or before its counters were both set):
-                    # back to the end of the last complete epoch, so that going on
-                    # repeats this epoch's order and random numbers exactly
+        for _ in range(n_epochs):
+            epoch = self.n_iter_ + 1
+            order = self._epoch_order(X.shape[0])
+            if last_good is None:
+                last_good = state.copy()
+            else:
+                last_good.restore(state)          # reuse the buffers: no allocation
+            t0 = time.perf_counter()
+            updates_before = self._n_updates
+            try:
+                n_updates = ops.fit_epoch(state, hyper, X, order=order, seed=self._seed,
+                                          step=updates_before % 2**32,
+                                          n_threads=n_threads, workspace=workspace,
+                                          backend=backend)
+                seconds = time.perf_counter() - t0
+                if not state.is_finite():
                     state.restore(last_good)
-                    self._n_updates, self.n_iter_ = updates_before, epoch - 1
-                    raise
-                info = {"epoch": epoch, "seconds": seconds, "reconstruction_error": None}
-                if self.verbose:
-                    info["reconstruction_error"] = self._reconstruction_error(X)
-                    self._print_epoch(X, info)
-                if callback is not None and callback(self, info) is False:
-                    break
+                    raise DivergenceError(
+                        f"{type(self).__name__} diverged in epoch {epoch}: parameters "
+                        f"became non-finite. The parameters of the end of epoch "
+                        f"{epoch - 1} are kept; lower learning_rate (now "
+                        f"{hyper.learning_rate:g})"
+                        + (" or sigma_learning_rate" if hyper.learn_sigma else "") + ".")
+                self._n_updates = updates_before + n_updates
+                self.n_iter_ = epoch
+            except KeyboardInterrupt:
+                # Ctrl-C inside the epoch (or before its counters were both set):
+                # back to the end of the last complete epoch, so that going on
+                # repeats this epoch's order and random numbers exactly
+                state.restore(last_good)
+                self._n_updates, self.n_iter_ = updates_before, epoch - 1
+                raise
+            info = {"epoch": epoch, "seconds": seconds, "reconstruction_error": None}
+            if self.verbose:
+                info["reconstruction_error"] = self._reconstruction_error(X)
+                self._print_epoch(X, info)
+            if callback is not None and callback(self, info) is False:
+                break
         return self
 
     def _print_epoch(self, X, info) -> None:
@@ -580,18 +577,18 @@ class RBM(EstimatorMixin):
     def _n_features_out(self) -> int:
         return self.components_.shape[0]
 
-    def _run(self, fn, *args):
-        """``fn(*args)`` for ``fn`` a bound method of a backend, with its BLAS setting."""
-        with fn.__self__.blas_context(self.n_threads):
-            return fn(*args)
+    def _units(self, hyper) -> dict:
+        """The unit settings as :mod:`fastrbm.ops` takes them."""
+        return {"visible": VISIBLE_NAMES[hyper.visible], "hidden": HIDDEN_NAMES[hyper.hidden],
+                "n_copies": hyper.n_copies}
 
     def transform(self, X) -> np.ndarray:
         """Hidden means E[h | v] (n_samples, n_components)."""
         W, _, c, s = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         X = self._check_X(X)
-        return self._run(backend.hidden_mean, X, W, c, s, hyper.hidden, hyper.n_copies,
-                         n_threads)
+        return ops.hidden_mean(X, W, c, s, hidden=HIDDEN_NAMES[hyper.hidden],
+                               n_copies=hyper.n_copies, n_threads=n_threads, backend=backend)
 
     def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
@@ -605,7 +602,8 @@ class RBM(EstimatorMixin):
         hyper, backend, n_threads = self._check_settings()
         H = check_data(H, "H", dtype=W.dtype, n_features=W.shape[0],
                        estimator=type(self).__name__)
-        return self._run(backend.visible_mean, H, W, b, s, hyper.visible, n_threads)
+        return ops.visible_mean(H, W, b, s, visible=VISIBLE_NAMES[hyper.visible],
+                                n_threads=n_threads, backend=backend)
 
     def _next_sample_step(self) -> int:
         step = self._n_sample_calls % 2**32
@@ -623,9 +621,8 @@ class RBM(EstimatorMixin):
         n_steps = check_positive_int(n_steps, "n_steps")
         v = self._check_X(v, "v")
         step = self._next_sample_step()
-        return self._run(backend.gibbs, v, W, b, c, s, hyper.visible, hyper.hidden,
-                         hyper.n_copies, n_steps, self._seed, step, streams.PURPOSE_GIBBS, True,
-                         n_threads)
+        return ops.gibbs(v, W, b, c, s, **self._units(hyper), n_steps=n_steps, seed=self._seed,
+                         step=step, n_threads=n_threads, backend=backend)
 
     def sample(self, n_samples: int = 1, n_steps: int = 1000, *,
                return_mean: bool = False) -> np.ndarray:
@@ -645,22 +642,23 @@ class RBM(EstimatorMixin):
         step = self._next_sample_step()
         shape = (n_samples, W.shape[1])
         if hyper.visible == 0:
-            v0 = (backend.uniforms(shape, dt, self._seed, streams.PURPOSE_GIBBS, step)
-                  < 0.5).astype(dt)
+            v0 = (ops.uniforms(shape, dt, seed=self._seed, stream=streams.PURPOSE_GIBBS,
+                               step=step, backend=backend) < 0.5).astype(dt)
         else:
-            v0 = b + s * backend.normals(shape, dt, self._seed, streams.PURPOSE_GIBBS, step)
+            v0 = b + s * ops.normals(shape, dt, seed=self._seed, stream=streams.PURPOSE_GIBBS,
+                                     step=step, backend=backend)
             v0 = v0.astype(dt)
-        return self._run(backend.gibbs, v0, W, b, c, s, hyper.visible, hyper.hidden,
-                         hyper.n_copies, n_steps, self._seed, step, streams.PURPOSE_GIBBS,
-                         not return_mean, n_threads)
+        return ops.gibbs(v0, W, b, c, s, **self._units(hyper), n_steps=n_steps, seed=self._seed,
+                         step=step, sample_last=not return_mean, n_threads=n_threads,
+                         backend=backend)
 
     def free_energy(self, X) -> np.ndarray:
         """Free energy F(v) = -log sum_h exp(-E(v, h)) of each row (float64)."""
         W, b, c, s = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         X = self._check_X(X)
-        return self._run(backend.free_energy, X, W, b, c, s, hyper.visible, hyper.hidden,
-                         hyper.n_copies, n_threads)
+        return ops.free_energy(X, W, b, c, s, **self._units(hyper), n_threads=n_threads,
+                               backend=backend)
 
     def reconstruction_error(self, X) -> float:
         """Mean squared error between ``X`` and its deterministic reconstruction.
@@ -696,8 +694,26 @@ class RBM(EstimatorMixin):
         W, b, c, _ = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         X = self._check_X(X)
-        from .reference import pseudo_likelihood
         return pseudo_likelihood(X, W, b, c, hyper.hidden, hyper.n_copies)
+
+    def model_arrays(self) -> ModelArrays:
+        """The fitted parameters and settings, validated, for :mod:`fastrbm.ops`.
+
+        Returns
+        -------
+        ModelArrays
+            ``(W, b, c, sigma, visible, hidden, n_copies, n_threads, backend)``: the
+            weights are ``components_``; ``n_threads`` is resolved to a count.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the model is not fitted, or a structural setting changed since.
+        """
+        W, b, c, s = self._check_fitted()
+        hyper, backend, n_threads = self._check_settings()
+        return ModelArrays(W, b, c, s, VISIBLE_NAMES[hyper.visible],
+                           HIDDEN_NAMES[hyper.hidden], hyper.n_copies, n_threads, backend)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -24,10 +24,9 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import streams
+from . import ops, streams
 from ._validation import (check_data, check_int, check_param_array, check_positive_int,
                           data_checked, seed_from)
-from .reference import uniforms
 
 #: Largest number of states a layer may have in the exact (enumerating) functions.
 MAX_ENUMERATED_UNITS = 16
@@ -39,14 +38,12 @@ _STREAM_RULE = 1 << 16
 
 # ----------------------------------------------------------------- sampling
 def _fitted_args(rbm):
-    """(hyper, backend, n_threads, (W, b, c, sigma)) of a fitted RBM, validated."""
+    """The fitted RBM's :class:`fastrbm.rbm.ModelArrays`, validated."""
     from .rbm import RBM
 
     if not isinstance(rbm, RBM):
         raise TypeError(f"rbm must be a fastrbm RBM; got {type(rbm).__name__}")
-    params = rbm._check_fitted()
-    hyper, backend, n_threads = rbm._check_settings()
-    return hyper, backend, n_threads, params
+    return rbm.model_arrays()
 
 
 def _check_stream(seed, stream, step):
@@ -71,12 +68,12 @@ def sample_hidden(rbm, V: np.ndarray, seed: int, stream: int, step: int) -> np.n
     -------
     ndarray (n_rows, n_components) of the model's dtype.
     """
-    hyper, backend, n_threads, (W, _, c, s) = _fitted_args(rbm)
+    m = _fitted_args(rbm)
     seed, stream, step = _check_stream(seed, stream, step)
-    V = np.ascontiguousarray(rbm._check_X(V, "V"))
-    with backend.blas_context(rbm.n_threads):
-        return backend.hidden_sample(V, W, c, s, hyper.hidden, hyper.n_copies, seed, stream,
-                                     step, n_threads)
+    V = rbm._check_X(V, "V")
+    return ops.hidden_sample(V, m.W, m.c, m.sigma, hidden=m.hidden, n_copies=m.n_copies,
+                             seed=seed, stream=stream, step=step, n_threads=m.n_threads,
+                             backend=m.backend)
 
 
 def sample_visible(rbm, H: np.ndarray, seed: int, stream: int, step: int) -> np.ndarray:
@@ -95,12 +92,13 @@ def sample_visible(rbm, H: np.ndarray, seed: int, stream: int, step: int) -> np.
     -------
     ndarray (n_rows, n_features) of the model's dtype.
     """
-    hyper, backend, n_threads, (W, b, _, s) = _fitted_args(rbm)
+    m = _fitted_args(rbm)
     seed, stream, step = _check_stream(seed, stream, step)
-    H = np.ascontiguousarray(check_data(H, "H", dtype=W.dtype, n_features=W.shape[0],
-                                        estimator=type(rbm).__name__))
-    with backend.blas_context(rbm.n_threads):
-        return backend.visible_sample(H, W, b, s, hyper.visible, seed, stream, step, n_threads)
+    H = check_data(H, "H", dtype=m.W.dtype, n_features=m.W.shape[0],
+                   estimator=type(rbm).__name__)
+    return ops.visible_sample(H, m.W, m.b, m.sigma, visible=m.visible, seed=seed,
+                              stream=stream, step=step, n_threads=m.n_threads,
+                              backend=m.backend)
 
 
 def _seed_and_step(rbm, random_state):
@@ -136,7 +134,8 @@ def ancestral_sample(rbm, n_samples: int = 1, depth: int = 100, *, random_state=
     ndarray (n_samples, n_features), or a list of ``depth + 1`` arrays when
     ``return_layers``.
     """
-    _, backend, _, (W, b, _, s) = _fitted_args(rbm)
+    m = _fitted_args(rbm)
+    W, b, s = m.W, m.b, m.sigma
     n_samples = check_positive_int(n_samples, "n_samples")
     depth = check_positive_int(depth, "depth", minimum=0)
     if not isinstance(return_layers, (bool, np.bool_)):
@@ -145,12 +144,14 @@ def ancestral_sample(rbm, n_samples: int = 1, depth: int = 100, *, random_state=
     dt = W.dtype
     top_visible = depth % 2 == 0
     top_stream = streams.PURPOSE_SBN + _STREAM_ANCESTRAL
-    if top_visible and rbm._is_gaussian:
-        z = backend.normals((n_samples, W.shape[1]), dt, seed, top_stream, step)
+    if top_visible and m.visible == "gaussian":
+        z = ops.normals((n_samples, W.shape[1]), dt, seed=seed, stream=top_stream, step=step,
+                        backend=m.backend)
         state = (b + s * z).astype(dt)
     else:
         shape = (n_samples, W.shape[1] if top_visible else W.shape[0])
-        state = (uniforms(seed, top_stream, step, shape, dt) < 0.5).astype(dt)
+        state = (ops.uniforms(shape, dt, seed=seed, stream=top_stream, step=step,
+                              backend=m.backend) < 0.5).astype(dt)
     layers = [state]
     for k in range(depth - 1, -1, -1):     # layer k is visible when k is even
         stream = streams.PURPOSE_SBN + _STREAM_ANCESTRAL + 1 + k
@@ -198,7 +199,7 @@ def learning_rule(rbm, V, depth: int = 2, *, random_state=None) -> SBNGradient:
     -------
     SBNGradient
     """
-    W = _fitted_args(rbm)[3].W
+    W = _fitted_args(rbm).W
     _check_bernoulli(rbm, "learning_rule")
     depth = check_positive_int(depth, "depth")
     V = rbm._check_X(V, "V")
@@ -229,14 +230,14 @@ def learning_rule(rbm, V, depth: int = 2, *, random_state=None) -> SBNGradient:
 
 def _exact_params(rbm, what: str):
     """(W, b, c) in float64 of a fitted Bernoulli RBM small enough to enumerate."""
-    W, b, c, _ = _fitted_args(rbm)[3]
+    W, b, c = _fitted_args(rbm)[:3]
     _check_bernoulli(rbm, what)
     return W.astype(np.float64), b.astype(np.float64), c.astype(np.float64)
 
 
 def _check_bernoulli(rbm, what: str) -> None:
-    hyper = rbm._hyper()
-    if hyper.visible != 0 or hyper.hidden != 0:
+    m = _fitted_args(rbm)
+    if m.visible != "bernoulli" or m.hidden != "bernoulli":
         raise ValueError(f"{what} needs an RBM with Bernoulli visible and hidden units; got "
                          f"visible={rbm.visible!r}, hidden={rbm.hidden!r}")
 

@@ -1,17 +1,19 @@
 """Unit types by name: validation and the integer codes the kernels understand."""
 from __future__ import annotations
 
-from . import reference
+#: The kernels' unit codes.
+VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN = 0, 1
+HIDDEN_BERNOULLI, HIDDEN_STEPPED, HIDDEN_NRELU = 0, 1, 2
 
-VISIBLE_UNITS = {
-    "bernoulli": reference.VISIBLE_BERNOULLI,
-    "gaussian": reference.VISIBLE_GAUSSIAN,
-}
-HIDDEN_UNITS = {
-    "bernoulli": reference.HIDDEN_BERNOULLI,
-    "stepped": reference.HIDDEN_STEPPED,
-    "nrelu": reference.HIDDEN_NRELU,
-}
+#: Terms of the NReLU free energy (infinite stepped sum) below this input are dropped,
+#: above it softplus(a) == a to double precision.
+NRELU_CUTOFF = 40.0
+
+VISIBLE_UNITS = {"bernoulli": VISIBLE_BERNOULLI, "gaussian": VISIBLE_GAUSSIAN}
+HIDDEN_UNITS = {"bernoulli": HIDDEN_BERNOULLI, "stepped": HIDDEN_STEPPED,
+                "nrelu": HIDDEN_NRELU}
+VISIBLE_NAMES = {code: name for name, code in VISIBLE_UNITS.items()}
+HIDDEN_NAMES = {code: name for name, code in HIDDEN_UNITS.items()}
 
 
 def _code(table: dict, value, argument: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fastrbm import RBM, _ais, reference, streams
+from fastrbm import _maths, RBM, _ais, reference, streams
 from fastrbm import evaluation as E
 from fastrbm.datasets import bars_and_stripes, gaussian_mixture
 
@@ -25,7 +25,7 @@ def test_kernel_ais_equals_reference(visible, hidden, dtype, n_threads):
     c = rng.standard_normal(nh).astype(dtype)
     s = rng.uniform(0.7, 1.3, nv).astype(dtype) if vis else None
     X = rng.standard_normal((30, nv)) if vis else (rng.random((30, nv)) < 0.3)
-    base_b, base_s = reference.ais_base(vis, X, b, s)
+    base_b, base_s = _maths.ais_base(vis, X, b, s)
     betas = np.concatenate([np.linspace(0, 0.5, 20), np.linspace(0.5, 1, 41)[1:]])
     ref_w, ref_z = reference.ais(W, b, c, s, vis, hid, 3, betas, base_b, base_s, n_runs, 11)
     ker_w, ker_z = _ais.ais(W, b, c, s, vis, hid, 3, betas, base_b, base_s, n_runs, 11,
@@ -191,7 +191,7 @@ def test_unit_split_path_equals_reference(visible, hidden):
     c = 0.1 * rng.standard_normal(nh)
     s = rng.uniform(0.8, 1.2, nv) if vis else None
     X = rng.standard_normal((50, nv)) if vis else (rng.random((50, nv)) < 0.3)
-    base_b, base_s = reference.ais_base(vis, X, b, s)
+    base_b, base_s = _maths.ais_base(vis, X, b, s)
     betas = np.linspace(0, 1, 31)
     ref_w, _ = reference.ais(W, b, c, s, vis, hid, 3, betas, base_b, base_s, n_runs, 5)
     for n_threads in (1, 2):

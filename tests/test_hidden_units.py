@@ -22,8 +22,9 @@ import pytest
 from scipy import integrate
 from scipy.special import ndtr
 
-from fastrbm import RBM, reference
-from fastrbm._backend import get_backend
+from fastrbm import _maths, RBM, reference
+from fastrbm import ops
+from fastrbm.units import HIDDEN_NAMES, VISIBLE_NAMES
 
 from conftest import assert_close, assert_samples_equal, make_params
 
@@ -45,7 +46,7 @@ def _draw(backend, x, n_draws, hidden, n_copies, dtype, seed=11, step=3):
     V = np.zeros((n_draws, 1), dtype=dt)
     W = np.zeros((x.size, 1), dtype=dt)
     c = np.asarray(x, dtype=dt)
-    return get_backend(backend).hidden_sample(V, W, c, None, hidden, n_copies, seed, 5, step, 1)
+    return ops.hidden_sample(V, W, c, None, hidden=HIDDEN_NAMES[hidden], n_copies=n_copies, seed=seed, stream=5, step=step, n_threads=1, backend=backend)
 
 
 # ------------------------------------------------------------ definitions
@@ -61,16 +62,15 @@ def test_stepped_sample_is_sum_of_tied_copies(backend, n_copies, dtype):
     W, b, c, _ = make_params(1, 7, 5, dtype, weight_scale=1.5)
     c = (c * 4).astype(dtype)            # spread the inputs over several copies
     V = (np.random.default_rng(2).random((40, 7)) < 0.5).astype(dtype)
-    be = get_backend(backend)
-    stepped = be.hidden_sample(V, W, c, None, STEPPED, n_copies, 9, 4, 2, 1)
+    stepped = ops.hidden_sample(V, W, c, None, hidden="stepped", n_copies=n_copies, seed=9, stream=4, step=2, n_threads=1, backend=backend)
     W_big = np.repeat(W, n_copies, axis=0)
     c_big = (np.repeat(c, n_copies) - np.tile(np.arange(n_copies) + 0.5, c.size)).astype(dtype)
-    copies = be.hidden_sample(V, W_big, c_big, None, BERNOULLI, 1, 9, 4, 2, 1)
+    copies = ops.hidden_sample(V, W_big, c_big, None, hidden="bernoulli", n_copies=1, seed=9, stream=4, step=2, n_threads=1, backend=backend)
     summed = copies.reshape(40, 5, n_copies).sum(-1)
     assert_samples_equal(stepped, summed, dtype)
     assert set(np.unique(stepped)) <= set(range(n_copies + 1))
-    mean = be.hidden_mean(V, W, c, None, STEPPED, n_copies, 1)
-    mean_copies = be.hidden_mean(V, W_big, c_big, None, BERNOULLI, 1, 1)
+    mean = ops.hidden_mean(V, W, c, None, hidden="stepped", n_copies=n_copies, n_threads=1, backend=backend)
+    mean_copies = ops.hidden_mean(V, W_big, c_big, None, hidden="bernoulli", n_copies=1, n_threads=1, backend=backend)
     assert_close(mean, mean_copies.reshape(40, 5, n_copies).sum(-1), dtype, factor=10)
 
 
@@ -82,7 +82,7 @@ def test_nrelu_sample_is_rectified_noisy_input(backend, dtype):
     x = reference.hidden_input(V.astype(np.float64), W.astype(np.float64), c.astype(np.float64))
     eps = reference.normals(9, 4, 2, x.shape)
     expected = np.maximum(0.0, x + np.sqrt(reference.sigmoid(x)) * eps)
-    got = get_backend(backend).hidden_sample(V, W, c, None, NRELU, 1, 9, 4, 2, 1)
+    got = ops.hidden_sample(V, W, c, None, hidden="nrelu", n_copies=1, seed=9, stream=4, step=2, n_threads=1, backend=backend)
     assert got.dtype == dtype and np.all(got >= 0)
     assert_close(got, expected, dtype, factor=10)
     # zeros exactly where the noisy input is <= 0 (float32 may round inputs within an
@@ -105,8 +105,8 @@ def test_nrelu_mean_is_exact_rectified_normal_mean(backend, dtype):
     xs = np.concatenate([X_STATS, [-30.0, -9.0, 15.0, 60.0]])
     exact = np.array([_rectified_normal_moments(x)[0] for x in xs])
     V = np.zeros((1, 1), dtype=dtype)
-    got = get_backend(backend).hidden_mean(V, np.zeros((xs.size, 1), dtype), xs.astype(dtype),
-                                           None, NRELU, 1, 1)[0]
+    got = ops.hidden_mean(V, np.zeros((xs.size, 1), dtype), xs.astype(dtype), None,
+                          hidden="nrelu", n_threads=1, backend=backend)[0]
     np.testing.assert_allclose(got, exact, rtol=1e-6 if dtype == np.float32 else 1e-10,
                                atol=1e-30)
 
@@ -116,9 +116,8 @@ def test_nrelu_mean_kernel_series_on_a_dense_grid(dtype):
     (scipy's ndtr in float64) at 280k inputs: float64 to 1e-12 where the mean is
     above 1e-8 and to 1e-16 absolute below; float32 to its rounding."""
     xs = np.linspace(-30.0, 40.0, 280_001).astype(dtype)
-    got = get_backend("cython").hidden_mean(np.zeros((1, 1), dtype),
-                                            np.zeros((xs.size, 1), dtype), xs, None,
-                                            NRELU, 1, 1)[0].astype(np.float64)
+    got = ops.hidden_mean(np.zeros((1, 1), dtype), np.zeros((xs.size, 1), dtype), xs, None,
+                          hidden="nrelu", n_threads=1)[0].astype(np.float64)
     ref = reference.nrelu_mean(xs.astype(np.float64))
     err = np.abs(got - ref)
     big = ref > 1e-8
@@ -247,8 +246,9 @@ def _load_table_script():
 def _hidden_free_energy_term(backend, x, hidden, n_copies):
     """-F of Bernoulli-visible model with v = 0 and hidden bias x: sum_j phi(x_j)."""
     V = np.zeros((1, 1))
-    return -get_backend(backend).free_energy(V, np.zeros((x.size, 1)), np.zeros(1), x, None,
-                                             0, hidden, n_copies, 1)[0]
+    return -ops.free_energy(V, np.zeros((x.size, 1)), np.zeros(1), np.ascontiguousarray(x),
+                            None, hidden=HIDDEN_NAMES[hidden], n_copies=n_copies,
+                            n_threads=1, backend=backend)[0]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -311,9 +311,11 @@ def test_stepped_model_is_the_tied_copy_model(visible):
     rng = np.random.default_rng(9)
     V = rng.standard_normal((10, nv)) if visible else (rng.random((10, nv)) < 0.5) * 1.0
     for backend in BACKENDS:
-        fe = get_backend(backend).free_energy
-        np.testing.assert_allclose(fe(V, W, b, c, s, visible, STEPPED, n_copies, 1),
-                                   fe(V, W_big, b, c_big, s, visible, BERNOULLI, 1, 1),
-                                   rtol=1e-12)
-    assert reference.log_partition_exact(W, b, c, s, visible, STEPPED, n_copies) == pytest.approx(
-        reference.log_partition_exact(W_big, b, c_big, s, visible, BERNOULLI), rel=1e-12)
+        def fe(W, c, hidden, n_copies, backend=backend):
+            return ops.free_energy(V, W, b, np.ascontiguousarray(c), s,
+                                   visible=VISIBLE_NAMES[visible], hidden=hidden,
+                                   n_copies=n_copies, n_threads=1, backend=backend)
+        np.testing.assert_allclose(fe(W, c, "stepped", n_copies),
+                                   fe(W_big, c_big, "bernoulli", 1), rtol=1e-12)
+    assert _maths.log_partition_exact(W, b, c, s, visible, STEPPED, n_copies) == pytest.approx(
+        _maths.log_partition_exact(W_big, b, c_big, s, visible, BERNOULLI), rel=1e-12)
