@@ -3,7 +3,7 @@
 Each ``*_callables`` function prepares everything untimed (model, state, workspace,
 data) and returns zero-argument callables; the timing lives in :mod:`timing`.
 
-* kernel step: ``fastrbm._kernels.fit_epoch`` on a data set of exactly one minibatch,
+* kernel step: ``fastrbm.ops.fit_epoch`` (the kernel) on a data set of exactly one minibatch,
   with a workspace made once and a :class:`fastrbm.state.TrainState` -- one CD-k
   update including the parameter update, plus the Python call into the kernel. It
   holds BLAS at one thread itself (each of its OpenMP threads calls BLAS).
@@ -19,9 +19,7 @@ import itertools
 
 import numpy as np
 
-from fastrbm import RBM, reference
-from fastrbm import _kernels
-from fastrbm._backend import get_backend
+from fastrbm import RBM, ops, reference
 from fastrbm.state import TrainState
 
 SEED = 12345
@@ -58,13 +56,13 @@ def step_callables(cfg, X, n_threads) -> dict:
     model = make_model(cfg, X.dtype, n_threads).partial_fit(batch)
     hyper = model._hyper()
     kstate, rstate = _fresh_state(model, hyper), _fresh_state(model, hyper)
-    ws = _kernels.make_workspace(hyper, cfg.n_visible, cfg.n_hidden, X.dtype)
+    ws = ops.make_workspace(hyper, cfg.n_visible, cfg.n_hidden, X.dtype)
     order = np.arange(cfg.batch_size, dtype=np.int64)
     counter = itertools.count(1)   # a new random step per update, as in training
 
     def kernel_step():
-        _kernels.fit_epoch(kstate, hyper, batch, order, SEED, next(counter) % 2**32,
-                           n_threads, ws)
+        ops.fit_epoch(kstate, hyper, batch, order=order, seed=SEED,
+                      step=next(counter) % 2**32, n_threads=n_threads, workspace=ws)
 
     def reference_step():
         reference.cd_step(rstate, hyper, batch, SEED, next(counter) % 2**32)
@@ -78,13 +76,14 @@ def epoch_callables(cfg, X, n_threads) -> dict:
     ref_model = make_model(cfg, X.dtype, n_threads, backend="numpy").partial_fit(X)
     hyper = model._hyper()
     state = _fresh_state(model, hyper)
-    ws = _kernels.make_workspace(hyper, cfg.n_visible, cfg.n_hidden, X.dtype)
+    ws = ops.make_workspace(hyper, cfg.n_visible, cfg.n_hidden, X.dtype)
     order = np.random.default_rng(0).permutation(X.shape[0]).astype(np.int64)
     counter = itertools.count(1)
 
     def kernel_epoch():
-        _kernels.fit_epoch(state, hyper, X, order, SEED, next(counter) * cfg.n_batches
-                           % 2**32, n_threads, ws)
+        ops.fit_epoch(state, hyper, X, order=order, seed=SEED,
+                      step=next(counter) * cfg.n_batches % 2**32, n_threads=n_threads,
+                      workspace=ws)
 
     return {"kernel_epoch": kernel_epoch,
             "fit_epoch": lambda: model.partial_fit(X),

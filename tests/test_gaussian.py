@@ -24,7 +24,7 @@ from scipy import integrate
 from scipy.special import logsumexp
 
 from fastrbm import RBM, GaussianRBM, reference
-from fastrbm._backend import get_backend
+from fastrbm import ops
 from fastrbm.datasets import gaussian_mixture
 from fastrbm.evaluation import log_likelihood_exact, log_partition_exact
 from fastrbm.rbm import DivergenceError
@@ -91,9 +91,9 @@ def test_visible_sample_is_mean_plus_sigma_noise(backend, dtype):
     H = (np.random.default_rng(2).random((25, 4)) < 0.5).astype(dtype)
     mean = b.astype(np.float64) + s * (H.astype(np.float64) @ W.astype(np.float64))
     expected = mean + s.astype(np.float64) * reference.normals(7, 3, 5, mean.shape)
-    be = get_backend(backend)
-    got = be.visible_sample(H, W, b, s, GAUSS, 7, 3, 5, 1)
-    got_mean = be.visible_mean(H, W, b, s, GAUSS, 1)
+    got = ops.visible_sample(H, W, b, s, visible="gaussian", seed=7, stream=3, step=5,
+                             n_threads=1, backend=backend)
+    got_mean = ops.visible_mean(H, W, b, s, visible="gaussian", n_threads=1, backend=backend)
     tol = 1e-5 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
     np.testing.assert_allclose(got_mean, mean, rtol=tol, atol=tol)
@@ -105,8 +105,8 @@ def test_visible_sample_mean_and_variance(dtype):
     y = np.array([-3.0, -0.5, 0.0, 1.2, 4.0])
     s = np.array([0.1, 0.5, 1.0, 2.0, 3.5])
     H = np.zeros((n, 1), dtype=dtype)
-    v = get_backend("cython").visible_sample(H, np.zeros((1, 5), dtype), y.astype(dtype),
-                                             s.astype(dtype), GAUSS, 3, 9, 1, 1)
+    v = ops.visible_sample(H, np.zeros((1, 5), dtype), y.astype(dtype), s.astype(dtype),
+                           visible="gaussian", seed=3, stream=9, step=1, n_threads=1)
     v = v.astype(np.float64)
     assert np.all(np.abs(v.mean(0) - y) <= 5 * s / np.sqrt(n) + 1e-6 * np.abs(y))
     assert np.all(np.abs(v.var(0) - s**2) <= 5 * np.sqrt(2 / n) * s**2)
@@ -195,12 +195,12 @@ def _cd_gradients(backend, W, b, c, s, X, n_repeats, **hyper_kw):
     """
     hyper = make_hyper(visible=GAUSS, hidden=0, batch_size=len(X), learning_rate=1.0,
                        learn_sigma=True, sigma_learning_rate=1.0, min_sigma=1e-6, **hyper_kw)
-    be = get_backend(backend)
     order = np.arange(len(X), dtype=np.int64)
     est = []
     for rep in range(n_repeats):
         st = make_state(W, b, c, s, hyper)
-        be.fit_epoch(st, hyper, X, order, 7, rep, 1, None)
+        ops.fit_epoch(st, hyper, X, order=order, seed=7, step=rep, n_threads=1,
+                      backend=backend)
         est.append(np.concatenate([(st.W - W).ravel(), st.b - b, st.c - c,
                                    2 * (np.log(st.sigma) - np.log(s))]))
     return np.array(est)
