@@ -1,8 +1,9 @@
 """fastrbm: Restricted Boltzmann Machines and Deep Belief Nets, fast on the CPU.
 
 The estimators (``RBM``, ``BernoulliRBM``, ``GaussianRBM``, ``DBN``) and ``show_config``
-are attributes of the package; the submodules ``io``, ``evaluation``, ``datasets``,
-``dbn`` and ``sbn`` are imported on first access (``fastrbm.io.save(...)`` works after
+are attributes of the package; the submodules ``ops`` (the functional kernel API),
+``io``, ``evaluation``, ``datasets``, ``dbn``, ``sbn`` and ``streams`` are imported on
+first access (``fastrbm.io.save(...)`` works after
 ``import fastrbm``), so that ``import fastrbm`` loads only what an RBM needs.
 """
 __version__ = "0.1.0"  # a literal: pyproject.toml reads it without importing the package
@@ -11,7 +12,7 @@ __version__ = "0.1.0"  # a literal: pyproject.toml reads it without importing th
 _COMPILED = ("_kernels", "_ais")
 
 #: Submodules imported on first attribute access.
-_LAZY_SUBMODULES = ("datasets", "dbn", "evaluation", "io", "sbn")
+_LAZY_SUBMODULES = ("datasets", "dbn", "evaluation", "io", "ops", "sbn", "streams")
 
 #: Public names that live in a lazily imported submodule.
 _LAZY_ATTRIBUTES = {"DBN": "dbn"}
