@@ -1,9 +1,13 @@
-"""Pure-NumPy reference implementation of fastrbm: the test oracle and benchmark baseline.
+"""Pure-NumPy twin of the compiled kernels: the test oracle, the benchmark baseline and
+the ``"numpy"`` backend of :mod:`fastrbm.ops`.
 
-Everything the Cython kernels compute is written here for clarity, with the same
-signatures and the very same random numbers (the Philox4x32-10 mapping documented in
-``src_c/philox.h``), so tests can compare sampled states exactly. This module imports
-nothing from :mod:`fastrbm._kernels`.
+Everything the Cython kernels compute is written here for clarity, with the very same
+random numbers (the Philox4x32-10 mapping of docs/rng.md), so tests can compare sampled
+states exactly. The functions the kernels export (``hidden_conditional``,
+``visible_conditional``, ``gibbs``, ``free_energy``, ``fit_epoch``, ``make_workspace``,
+``fill_uniforms``, ``fill_normals``, ``ais``) have the kernels' signatures, so choosing a
+backend is choosing a module. The deterministic unit maths comes from
+:mod:`fastrbm._maths`, which the production code shares.
 
 Conventions (see README "Maths"):
 
@@ -186,12 +190,13 @@ def make_workspace(hyper, n_visible, n_hidden, dtype):
 
 
 # ------------------------------------------------------------------ Gibbs / CD
-def gibbs(v, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step,
+def gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step,
           purpose=streams.PURPOSE_GIBBS, sample_last=True, n_threads=None):
-    """Run ``n_steps`` of v -> h -> v from ``v``; returns the final visible state.
+    """Run ``n_steps`` of v -> h -> v from ``V``; returns the final visible state.
 
     Step ``t`` (1-based) samples h then v with the streams of :mod:`fastrbm.streams`. With ``sample_last=False`` the last visible is its mean.
     """
+    v = V
     for t in range(1, n_steps + 1):
         x = hidden_input(v, W, c, sigma)
         h = hidden_sample(x, hidden, n_copies, seed, streams.hidden(t, purpose), step)

@@ -263,3 +263,16 @@ ABOVE_OPS = ("rbm.py", "_bernoulli.py", "dbn.py", "sbn.py", "evaluation.py", "cl
 def test_estimators_and_tools_reach_the_kernels_only_through_ops(name):
     imported = _imports(PACKAGE / name)
     assert not imported & {"_kernels", "_ais", "reference"}, (name, imported)
+
+
+@pytest.mark.parametrize("name", ["hidden_conditional", "visible_conditional", "gibbs",
+                                  "free_energy", "fit_epoch", "make_workspace",
+                                  "fill_uniforms", "fill_normals", "ais"])
+def test_the_two_backends_have_the_same_signatures(name):
+    import inspect
+
+    from fastrbm import _ais, _kernels
+
+    compiled = getattr(_ais if name == "ais" else _kernels, name)
+    assert (list(inspect.signature(compiled).parameters) ==
+            list(inspect.signature(getattr(reference, name)).parameters))
