@@ -87,6 +87,22 @@ def _threads_and_blas(backend: str, n_threads):
     return count, contextlib.nullcontext()
 
 
+#: Stands for the call's thread count in the arguments given to :func:`_run`.
+_THREADS = object()
+
+
+def _run(backend: str, name: str, n_threads, *args):
+    """``name(*args)`` of ``backend`` (AIS from its AIS module), with ``_THREADS`` replaced
+    by the resolved thread count, the arguments checked once, and BLAS as the backend
+    needs it."""
+    kernels, ais_module = _modules(backend)
+    count, blas = _threads_and_blas(backend, n_threads)
+    args = tuple(count if a is _THREADS else a for a in args)
+    _check(backend, name, *args)
+    with blas:
+        return getattr(ais_module if name == "ais" else kernels, name)(*args)
+
+
 def _empty(rows: int, cols: int, W: np.ndarray) -> np.ndarray:
     if not isinstance(W, np.ndarray):
         raise TypeError(f"W must be a numpy ndarray; got {type(W).__name__}")
@@ -129,15 +145,10 @@ def hidden_mean(V: np.ndarray, W: np.ndarray, c: np.ndarray, sigma: Optional[np.
     -------
     ndarray (n, n_hidden)
     """
-    kernels = _modules(backend)[0]
-    hid = hidden_code(hidden)
     if out is None:
         out = _empty(_n_rows(V, "V"), W.shape[0], W)
-    count, blas = _threads_and_blas(backend, n_threads)
-    _check(backend, "hidden_conditional", V, W, c, sigma, hid, n_copies, 0, 0, 0, out, None,
-           count)
-    with blas:
-        kernels.hidden_conditional(V, W, c, sigma, hid, n_copies, 0, 0, 0, out, None, count)
+    _run(backend, "hidden_conditional", n_threads, V, W, c, sigma, hidden_code(hidden),
+         n_copies, 0, 0, 0, out, None, _THREADS)
     return out
 
 
@@ -157,30 +168,18 @@ def hidden_sample(V: np.ndarray, W: np.ndarray, c: np.ndarray, sigma: Optional[n
     -------
     ndarray (n, n_hidden)
     """
-    kernels = _modules(backend)[0]
-    hid = hidden_code(hidden)
     if out is None:
         out = _empty(_n_rows(V, "V"), W.shape[0], W)
-    count, blas = _threads_and_blas(backend, n_threads)
-    _check(backend, "hidden_conditional", V, W, c, sigma, hid, n_copies, seed, stream, step,
-           mean_out, out, count)
-    with blas:
-        kernels.hidden_conditional(V, W, c, sigma, hid, n_copies, seed, stream, step,
-                                   mean_out, out, count)
+    _run(backend, "hidden_conditional", n_threads, V, W, c, sigma, hidden_code(hidden),
+         n_copies, seed, stream, step, mean_out, out, _THREADS)
     return out
 
 
 def _visible(H, W, b, sigma, visible, seed, stream, step, out, sample, n_threads, backend):
-    kernels = _modules(backend)[0]
-    vis = visible_code(visible)
     if out is None:
         out = _empty(_n_rows(H, "H"), W.shape[1], W)
-    count, blas = _threads_and_blas(backend, n_threads)
-    _check(backend, "visible_conditional", H, W, b, sigma, vis, seed, stream, step, out,
-           sample, count)
-    with blas:
-        kernels.visible_conditional(H, W, b, sigma, vis, seed, stream, step, out, sample,
-                                    count)
+    _run(backend, "visible_conditional", n_threads, H, W, b, sigma, visible_code(visible),
+         seed, stream, step, out, sample, _THREADS)
     return out
 
 
@@ -258,14 +257,9 @@ def gibbs(V: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
     ndarray (n, n_visible)
         The final visible states.
     """
-    kernels = _modules(backend)[0]
-    vis, hid = visible_code(visible), hidden_code(hidden)
-    count, blas = _threads_and_blas(backend, n_threads)
-    _check(backend, "gibbs", V, W, b, c, sigma, vis, hid, n_copies, n_steps, seed, step,
-           purpose, sample_last, count)
-    with blas:
-        return kernels.gibbs(V, W, b, c, sigma, vis, hid, n_copies, n_steps, seed, step,
-                             purpose, sample_last, count)
+    return _run(backend, "gibbs", n_threads, V, W, b, c, sigma, visible_code(visible),
+                hidden_code(hidden), n_copies, n_steps, seed, step, purpose, sample_last,
+                _THREADS)
 
 
 def free_energy(V: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
@@ -280,12 +274,8 @@ def free_energy(V: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
     -------
     ndarray (n,) of float64
     """
-    kernels = _modules(backend)[0]
-    vis, hid = visible_code(visible), hidden_code(hidden)
-    count, blas = _threads_and_blas(backend, n_threads)
-    _check(backend, "free_energy", V, W, b, c, sigma, vis, hid, n_copies, count)
-    with blas:
-        return kernels.free_energy(V, W, b, c, sigma, vis, hid, n_copies, count)
+    return _run(backend, "free_energy", n_threads, V, W, b, c, sigma, visible_code(visible),
+                hidden_code(hidden), n_copies, _THREADS)
 
 
 # ------------------------------------------------------------------ training
@@ -440,13 +430,10 @@ def fit_epoch(state: TrainState, hyper: Hyper, X: np.ndarray, *,
     int
         The number of updates made.
     """
-    kernels = _modules(backend)[0]
     if order is None:
         order = np.arange(_n_rows(X, "X"), dtype=np.int64)
-    count, blas = _threads_and_blas(backend, n_threads)
-    _check(backend, "fit_epoch", state, hyper, X, order, seed, step, count, workspace, None)
-    with blas:
-        return kernels.fit_epoch(state, hyper, X, order, seed, step, count, workspace)
+    return _run(backend, "fit_epoch", n_threads, state, hyper, X, order, seed, step, _THREADS,
+                workspace, None)
 
 
 def cd_update(state: TrainState, hyper: Hyper, V: np.ndarray, *, seed: int, step: int = 0,
@@ -500,14 +487,9 @@ def ais(W: np.ndarray, b: np.ndarray, c: np.ndarray, sigma: Optional[np.ndarray]
     log_w : ndarray (n_runs,) of float64
     log_z_base : float
     """
-    ais_module = _modules(backend)[1]
-    vis, hid = visible_code(visible), hidden_code(hidden)
-    count, blas = _threads_and_blas(backend, n_threads)
-    _check(backend, "ais", W, b, c, sigma, vis, hid, n_copies, betas, base_b, base_sigma,
-           n_runs, seed, purpose, count, progress, None)
-    with blas:
-        return ais_module.ais(W, b, c, sigma, vis, hid, n_copies, betas, base_b, base_sigma,
-                              n_runs, seed, purpose, count, progress)
+    return _run(backend, "ais", n_threads, W, b, c, sigma, visible_code(visible),
+                hidden_code(hidden), n_copies, betas, base_b, base_sigma, n_runs, seed, purpose,
+                _THREADS, progress, None)
 
 
 # ------------------------------------------------------------------ random numbers
