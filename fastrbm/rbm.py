@@ -528,7 +528,7 @@ class RBM(EstimatorMixin):
             cached = self._workspace = (key, backend.make_workspace(
                 hyper, X.shape[1], state.W.shape[0], X.dtype))
         workspace = cached[1]
-        # (the epoch kernel holds BLAS at one thread itself while it splits rows)
+        # (the epoch kernel holds BLAS at one thread itself while its threads run chunks)
         last_good = None    # the state at the start of the epoch, to roll back a divergence
         with backend.blas_context(self.n_threads):
             for _ in range(n_epochs):
