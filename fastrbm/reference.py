@@ -5,7 +5,7 @@ signatures and the very same random numbers (the Philox4x32-10 mapping documente
 ``src_c/philox.h``), so tests can compare sampled states exactly. This module imports
 nothing from :mod:`fastrbm._kernels`.
 
-Conventions (see README "Maths"):
+Conventions (see docs/units.md, "The model and the learning rule"):
 
 * ``W`` is stored as ``components_``: shape ``(n_hidden, n_visible)``.
 * Hidden input ``x = c + (v / s) @ W.T``; visible input ``y = b + s * (h @ W)``.
@@ -105,7 +105,8 @@ def softplus(x: np.ndarray) -> np.ndarray:
 def nrelu_mean(x: np.ndarray) -> np.ndarray:
     """E[max(0, x + sqrt(sigmoid(x)) * eps)]: the mean of the rectified normal.
 
-    Computed in float64 (as the kernels do) and returned in the dtype of ``x``.
+    Computed in float64 and returned in the dtype of ``x`` (the kernels compute it in
+    the model's precision, src_c/fastmath.h).
     """
     x64 = np.asarray(x, dtype=np.float64)
     sd = np.sqrt(sigmoid(x64))
