@@ -1,10 +1,11 @@
 # cython: language_level=3
 """fastrbm's compiled kernels: nogil, fused float32/float64, BLAS for the products.
 
-The training epoch splits *units* over OpenMP threads (each thread owns a block of
-hidden and of visible units and computes them for every row, calling single-threaded
-BLAS on its share of W); the inference kernels split *rows* (each thread multiplies
-its rows by all of W). See ``_epoch_worker`` for why.
+The training epoch cuts each phase of a step into chunks of *units* (boundaries fixed
+by the shapes) that the OpenMP threads claim in order, without barriers; a chunk computes
+its units for every row, calling single-threaded BLAS on its part of W. The inference
+kernels split *rows* (each thread multiplies its rows by all of W). See
+``_epoch_worker`` and docs/threads.md.
 
 Every ``def`` function here checks its arguments first (:mod:`fastrbm._kernel_args`:
 C-contiguous arrays of one dtype with consistent shapes, scalars in range), so no call
@@ -611,12 +612,12 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
 
 
 cpdef int epoch_threads(batch_size, n_visible, n_hidden, n_threads):
-    """Threads a training epoch runs on: ``n_threads`` when every thread gets a block of
-    at least 16 visible and 16 hidden units and a step is big enough to pay for the
-    barriers, else 1.
+    """Threads a training epoch runs on: ``n_threads`` when there are at least 16
+    visible and 16 hidden units per thread and a step is big enough to pay for the
+    parallel region, else 1.
 
-    With more than one, each thread calls single-threaded BLAS on its own units, so the
-    caller must keep BLAS at one thread meanwhile (the estimators do).
+    With more than one, each thread calls single-threaded BLAS on the chunks of units it
+    claims, so the caller must keep BLAS at one thread meanwhile (the estimators do).
     """
     _kernel_args.thread_counts(batch_size=batch_size, n_visible=n_visible,
                                n_hidden=n_hidden, n_threads=n_threads)

@@ -28,7 +28,8 @@ def softplus(x: np.ndarray) -> np.ndarray:
 def nrelu_mean(x: np.ndarray) -> np.ndarray:
     """E[max(0, x + sqrt(sigmoid(x)) * eps)]: the mean of the rectified normal.
 
-    Computed in float64 (as the kernels do) and returned in the dtype of ``x``.
+    Computed in float64 and returned in the dtype of ``x`` (the kernels compute it in
+    the model's precision, src_c/fastmath.h).
     """
     x64 = np.asarray(x, dtype=np.float64)
     sd = np.sqrt(sigmoid(x64))

@@ -9,7 +9,7 @@ states exactly. The functions the kernels export (``hidden_conditional``,
 backend is choosing a module. The deterministic unit maths comes from
 :mod:`fastrbm._maths`, which the production code shares.
 
-Conventions (see README "Maths"):
+Conventions (see docs/units.md, "The model and the learning rule"):
 
 * ``W`` is stored as ``components_``: shape ``(n_hidden, n_visible)``.
 * Hidden input ``x = c + (v / s) @ W.T``; visible input ``y = b + s * (h @ W)``.

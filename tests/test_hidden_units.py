@@ -8,7 +8,7 @@ Generic kernel-vs-reference equality for every unit combination lives in
   same uniforms, and its distribution is the Poisson-binomial of the copies;
 * an NReLU unit samples ``max(0, x + sqrt(sigmoid(x)) eps)``; learning and
   ``transform`` use the exact mean of that rectified normal;
-* free energies are the sums the README states, and their derivative is the mean.
+* free energies are the sums docs/units.md states, and their derivative is the mean.
 
 Statistical checks use fixed seeds and 5-standard-error bounds from the sample size.
 """

@@ -1,6 +1,6 @@
 """The public estimators: methods, fitted attributes, dtypes, backends, reproducibility.
 
-Oracles are closed forms written here from the README's maths (sigmoid, softplus,
+Oracles are closed forms written here from the maths of docs/units.md (sigmoid, softplus,
 the NReLU mean), exact enumeration of tiny models (fastrbm.evaluation), and the
 'numpy' backend, which runs the same algorithm with the same random numbers.
 """
