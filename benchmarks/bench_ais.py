@@ -18,6 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from fastrbm import _ais, reference, streams
+from fastrbm._constants import HIDDEN_CODES
 
 
 def gemm_floor(W, n_runs, n_steps):
@@ -52,7 +53,7 @@ def main(argv=None):
 
     rng = np.random.default_rng(0)
     dt = np.dtype(args.dtype)
-    hid = {"bernoulli": 0, "stepped": 1, "nrelu": 2}[args.hidden_type]
+    hid = HIDDEN_CODES[args.hidden_type]
     W = (0.05 * rng.standard_normal((args.hidden, args.visible))).astype(dt)
     b = (rng.standard_normal(args.visible) - 1).astype(dt)
     c = (0.1 * rng.standard_normal(args.hidden) - 1).astype(dt)

@@ -11,7 +11,7 @@ import contextlib
 import numpy as np
 
 from . import reference, streams
-from ._threads import blas_threads
+from ._blas_runtime import blas_threads
 
 
 class NumpyBackend:

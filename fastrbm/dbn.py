@@ -20,6 +20,7 @@ from ._validation import (check_data, check_int, check_param_array, check_positi
                           not_fitted_error, resolve_dtype, seed_from)
 from .rbm import RBM, STRUCTURAL_PARAMS, changed_structure
 from .reference import hidden_mean, sigmoid, softplus
+from .units import HIDDEN_UNITS
 
 # Stream offsets inside streams.PURPOSE_DBN (layer l adds l; at most _MAX_LAYERS).
 _MAX_LAYERS = 1 << 8
@@ -27,7 +28,7 @@ _STREAM_FIT = 0                     # propagate='sample' in fit: step 0
 _STREAM_SAMPLE = 1 << 8             # top-down pass of sample(): step = call counter
 _STREAM_BOUND = 2 << 8              # bound's up-pass samples: step = sample index
 _RESERVED = ("n_components", "visible", "hidden", "random_state")
-_HIDDEN_NAMES = {0: "bernoulli", 1: "stepped", 2: "nrelu"}
+_HIDDEN_NAMES = {code: name for name, code in HIDDEN_UNITS.items()}
 
 #: Largest number of joint hidden states the bound enumerates exactly.
 MAX_EXACT_PATHS = 2**14

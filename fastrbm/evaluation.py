@@ -18,8 +18,9 @@ from typing import Optional, Union
 import numpy as np
 
 from . import reference, streams
-from ._threads import blas_threads, resolve_n_threads
+from ._blas_runtime import blas_threads, resolve_n_threads
 from ._validation import check_positive_int, data_checked, seed_from
+from .units import HIDDEN_UNITS, VISIBLE_UNITS
 
 #: Largest number of states enumerated exactly.
 MAX_EXACT_STATES = reference.MAX_EXACT_STATES
@@ -233,8 +234,9 @@ def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
     seed = seed_from(random_state)
     use_data = base == "data" and data is not None
     base_b, base_s = reference.ais_base(hyper.visible, data if use_data else None, b, s)
-    base_name = "data" if use_data else ("uniform" if hyper.visible == 0 else "model")
-    if hyper.visible == 1 and hyper.hidden == 2:
+    base_name = "data" if use_data else ("uniform" if hyper.visible == VISIBLE_UNITS["bernoulli"]
+                                             else "model")
+    if hyper.visible == VISIBLE_UNITS["gaussian"] and hyper.hidden == HIDDEN_UNITS["nrelu"]:
         norm = np.linalg.norm(np.asarray(W, dtype=np.float64), 2)
         if norm >= 1:
             warnings.warn(f"Gaussian visible with NReLU hidden units: the weights' largest "

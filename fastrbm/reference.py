@@ -3,7 +3,8 @@
 Everything the Cython kernels compute is written here for clarity, with the same
 signatures and the very same random numbers (the Philox4x32-10 mapping documented in
 ``src_c/philox.h``), so tests can compare sampled states exactly. This module imports
-nothing from :mod:`fastrbm._kernels`.
+nothing from :mod:`fastrbm._kernels`; it reads only the shared constants (unit codes,
+NReLU's cutoff and window) from the compiled :mod:`fastrbm._constants`.
 
 Conventions (see README "Maths"):
 
@@ -20,13 +21,15 @@ import numpy as np
 from scipy.special import ndtr
 
 from . import streams
+from ._constants import (HIDDEN_CODES, NRELU_AIS_STRIDE, NRELU_CUTOFF, NRELU_WINDOW_FLOAT32,
+                         NRELU_WINDOW_FLOAT64, VISIBLE_CODES)
 
-VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN = 0, 1
-HIDDEN_BERNOULLI, HIDDEN_STEPPED, HIDDEN_NRELU = 0, 1, 2
+VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN = VISIBLE_CODES["bernoulli"], VISIBLE_CODES["gaussian"]
+HIDDEN_BERNOULLI, HIDDEN_STEPPED, HIDDEN_NRELU = (
+    HIDDEN_CODES["bernoulli"], HIDDEN_CODES["stepped"], HIDDEN_CODES["nrelu"])
 
-#: Terms of the NReLU free energy (infinite stepped sum) below this input are dropped,
-#: above it softplus(a) == a to double precision.
-NRELU_CUTOFF = 40.0
+# NRELU_CUTOFF: terms of the NReLU free energy (infinite stepped sum) below this input
+# are dropped, above it softplus(a) == a to double precision.
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 _W0, _W1 = np.uint32(0x9E3779B9), np.uint32(0xBB67AE85)
@@ -358,9 +361,8 @@ def pseudo_likelihood(v, W, b, c, hidden, n_copies=1, chunk_elements=2**22) -> n
 #: Largest number of states log_partition_exact enumerates.
 MAX_EXACT_STATES = 2**25
 
-#: AIS draws for the exact NReLU sampler: element ``i`` of the (runs x hidden) matrix
-#: uses uniforms ``i * NRELU_AIS_STRIDE + slot`` (slot < 2 * window, see nrelu_exact_sample).
-NRELU_AIS_STRIDE = 128
+# AIS draws for the exact NReLU sampler: element ``i`` of the (runs x hidden) matrix
+# uses uniforms ``i * NRELU_AIS_STRIDE + slot`` (slot < 2 * window, see nrelu_exact_sample).
 
 
 def _hidden_levels(hidden: int, n_copies: int):
@@ -521,7 +523,7 @@ def nrelu_exact_window(dtype) -> int:
     uniform of that precision: sigmoid(T) rounds to 1 and sigmoid(-T) is below the
     smallest uniform (float32: T = 17; float64: T = 37).
     """
-    return 17 if np.dtype(dtype) == np.float32 else 37
+    return NRELU_WINDOW_FLOAT32 if np.dtype(dtype) == np.float32 else NRELU_WINDOW_FLOAT64
 
 
 def nrelu_exact_sample(x, seed, stream, step):
@@ -623,14 +625,6 @@ def ais_phi_increment(a, beta_prev, beta, hidden, n_copies=1):
     if hidden == HIDDEN_BERNOULLI:
         return np.log1p(sigmoid(x0) * em)
     return sum(np.log1p(sigmoid(x0 - (k - 0.5)) * em) for k in range(1, n_copies + 1))
-
-
-def reconstruction_error(v, W, b, c, sigma, visible, hidden, n_copies=1) -> float:
-    """Mean squared error of the deterministic reconstruction E[v | h = E[h | v]]."""
-    h = hidden_mean(hidden_input(v, W, c, sigma), hidden, n_copies)
-    r = visible_mean(visible_input(h, W, b, sigma), visible)
-    d = np.asarray(v, dtype=np.float64) - r
-    return float(np.mean(d * d))
 
 
 def log_likelihood(v, W, b, c, sigma, visible, hidden, n_copies, log_z) -> np.ndarray:

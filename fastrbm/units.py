@@ -1,17 +1,10 @@
 """Unit types by name: validation and the integer codes the kernels understand."""
 from __future__ import annotations
 
-from . import reference
+from ._constants import HIDDEN_CODES, VISIBLE_CODES
 
-VISIBLE_UNITS = {
-    "bernoulli": reference.VISIBLE_BERNOULLI,
-    "gaussian": reference.VISIBLE_GAUSSIAN,
-}
-HIDDEN_UNITS = {
-    "bernoulli": reference.HIDDEN_BERNOULLI,
-    "stepped": reference.HIDDEN_STEPPED,
-    "nrelu": reference.HIDDEN_NRELU,
-}
+VISIBLE_UNITS = dict(VISIBLE_CODES)
+HIDDEN_UNITS = dict(HIDDEN_CODES)
 
 
 def _code(table: dict, value, argument: str) -> int:
