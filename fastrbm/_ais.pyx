@@ -33,7 +33,8 @@ from fastrbm._constants cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID
                                 NRELU_WINDOW_FLOAT32, NRELU_WINDOW_FLOAT64,
                                 PARALLEL_MIN_ELEMENTS, MIN_UNITS_PER_THREAD,
                                 MIN_ROWS_PER_THREAD, AIS_UNIT_SPLIT_MIN)
-from fastrbm._passes cimport stream_hidden, stream_visible, _hidden_row, _visible_row_at
+from fastrbm._passes cimport (CHUNK, stream_hidden, stream_visible, _hidden_row,
+                              _visible_row_at)
 
 
 cdef struct AisConfig:
@@ -111,7 +112,7 @@ cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, 
     cdef const floating *v = V + r * nv
     cdef floating *p = P + r * nh
     cdef double vis = 0, hid = 0, d, e
-    cdef floating buf[256]
+    cdef floating buf[CHUNK]
     cdef frbm_stream st
     if cfg.visible == VIS_BERNOULLI:
         # b_delta = b - b_base, precomputed once per run of the kernel
@@ -132,7 +133,7 @@ cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, 
     else:
         j0 = 0
         while j0 < nh:
-            m = nh - j0 if nh - j0 < 256 else 256
+            m = nh - j0 if nh - j0 < CHUNK else CHUNK
             if floating is float:
                 hid = hid + frbm_ais_phi_increment_f32(
                     p + j0, m, cfg.n_copies if cfg.hidden == HID_STEPPED else 0,

@@ -705,8 +705,8 @@ class RBM(EstimatorMixin):
         dt = resolve_dtype(self.dtype) if _is_valid_dtype(self.dtype) else None
         tags.transformer_tags.preserves_dtype = (
             ["float64", "float32"] if dt is None else [dt.name])
-        tags.input_tags.positive_only = visible_code(self.visible) == VISIBLE_UNITS["bernoulli"] if isinstance(
-            self.visible, str) and self.visible in ("bernoulli", "gaussian") else False
+        tags.input_tags.positive_only = isinstance(self.visible, str) and \
+            self.visible == "bernoulli"
         return tags
 
 

@@ -70,7 +70,8 @@ def make_params(seed, n_visible, n_hidden, dtype, visible=reference.VISIBLE_BERN
     W = (weight_scale * rng.standard_normal((n_hidden, n_visible))).astype(dt)
     b = (0.5 * rng.standard_normal(n_visible)).astype(dt)
     c = (0.5 * rng.standard_normal(n_hidden)).astype(dt)
-    sigma = rng.uniform(0.5, 1.5, n_visible).astype(dt) if visible == reference.VISIBLE_GAUSSIAN else None
+    gauss = visible == reference.VISIBLE_GAUSSIAN
+    sigma = rng.uniform(0.5, 1.5, n_visible).astype(dt) if gauss else None
     return W, b, c, sigma
 
 

@@ -2,8 +2,9 @@
 
 * The sdist is a whole source tree (its own ``pip install ".[test]" && pytest`` needs
   the tests, benchmarks, docs and C headers), without build products; the wheel's files
-  carry no Cython-generated C and no .pyx/.pxd sources (no C-level API). Both are checked on a copy of this tree that also holds
-  the leftovers of an earlier build, the case in which generated files used to leak.
+  carry no Cython-generated C and no .pyx/.pxd sources (no C-level API). Both are
+  checked on a copy of this tree that also holds the leftovers of an earlier build, the
+  case in which generated files used to leak.
 * At the root of a source tree that was installed rather than built in place, importing
   fastrbm stops with one sentence saying what to do, ``python -m fastrbm`` prints just
   that sentence, and ``python -m pytest`` tests the installed package.
