@@ -107,7 +107,7 @@ def _extensions():
     return [
         Extension(f"fastrbm.{name}", [f"fastrbm/{name}.pyx"], include_dirs=["src_c"],
                   define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
-        for name in ("_kernels", "_ais")
+        for name in ("_constants", "_kernels", "_ais")
     ]
 
 

@@ -43,7 +43,7 @@ CONFIG = Config("contention", n_visible=784, n_hidden=500, batch_size=100, n_bat
 def variants(X) -> dict:
     """Zero-argument callables, each one training epoch over ``X``."""
     from fastrbm import RBM
-    from fastrbm._threads import available_cores
+    from fastrbm._blas_runtime import available_cores
 
     out = {}
     for name, n_threads in (("fastrbm default", None), ("fastrbm 1 thread", 1)):

@@ -145,7 +145,7 @@ def run_config(cfg, dtype, budget, n_threads):
 def main(argv=None):
     args = parse_args(argv)
     budget = Budget.quick() if args.quick else Budget(repeats=args.repeats)
-    from fastrbm._threads import available_cores
+    from fastrbm._blas_runtime import available_cores
     n_threads = args.threads or available_cores()
     dtypes = args.dtype or list(DTYPES)
     only = args.only

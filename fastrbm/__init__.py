@@ -9,7 +9,7 @@ first access (``fastrbm.io.save(...)`` works after
 __version__ = "0.1.0"  # a literal: pyproject.toml reads it without importing the package
 
 #: The compiled extension modules; without them nothing in the package can run.
-_COMPILED = ("_kernels", "_ais")
+_COMPILED = ("_constants", "_kernels", "_ais")
 
 #: Submodules imported on first attribute access.
 _LAZY_SUBMODULES = ("datasets", "dbn", "evaluation", "io", "ops", "sbn", "streams")

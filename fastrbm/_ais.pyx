@@ -15,29 +15,26 @@ and the reference draw the very same samples.
 import numpy as np
 
 from fastrbm import _kernel_args
-from fastrbm._threads import blas_held_at_one
+from fastrbm._blas_runtime import blas_held_at_one
 
 from cython cimport floating
 from cython.parallel cimport parallel
 from libc.math cimport sqrt, floor, expm1, log1p
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 
-from fastrbm._blas cimport gemm
+from fastrbm._blas cimport gemm, NO_TRANS, TRANS
 from fastrbm._omp cimport (frbm_openmp_enabled, frbm_thread_num, frbm_num_threads,
                            frbm_barrier, _part)
 from fastrbm._segments cimport frbm_seconds, next_segment, PyErr_CheckSignals
 from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal
 from fastrbm._unitmath cimport sigmoid, uniform, nrelu_phi
-from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
-                              HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden,
-                              stream_visible, _hidden_row, _visible_row_at)
-
-cdef enum:
-    # keep in step with fastrbm.reference.NRELU_AIS_STRIDE
-    NRELU_AIS_STRIDE = 128
-
-# keep in step with fastrbm.reference.NRELU_CUTOFF
-cdef double NRELU_CUTOFF = 40.0
+from fastrbm._constants cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
+                                HID_NRELU, NRELU_CUTOFF, NRELU_AIS_STRIDE,
+                                NRELU_WINDOW_FLOAT32, NRELU_WINDOW_FLOAT64,
+                                PARALLEL_MIN_ELEMENTS, MIN_UNITS_PER_THREAD,
+                                MIN_ROWS_PER_THREAD, AIS_UNIT_SPLIT_MIN)
+from fastrbm._passes cimport (CHUNK, stream_hidden, stream_visible, _hidden_row,
+                              _visible_row_at)
 
 
 cdef struct AisConfig:
@@ -50,7 +47,6 @@ cdef struct AisConfig:
     uint64_t seed
     uint32_t stream_h
     uint32_t stream_v
-    int n_threads
     bint unit_split
 
 
@@ -77,7 +73,7 @@ cdef inline floating _nrelu_exact(floating x, frbm_stream *st, uint64_t index) n
     Outside a window of half-width T the copies are decided whatever the uniform:
     sigmoid(T) rounds to 1 and sigmoid(-T) is below the smallest uniform.
     """
-    cdef int T = 17 if floating is float else 37
+    cdef int T = NRELU_WINDOW_FLOAT32 if floating is float else NRELU_WINDOW_FLOAT64
     cdef double m = floor(<double>x + 0.5 - T)
     cdef double count
     cdef floating a
@@ -90,23 +86,6 @@ cdef inline floating _nrelu_exact(floating x, frbm_stream *st, uint64_t index) n
         if a > -T and uniform(st, index * NRELU_AIS_STRIDE + j, a) < sigmoid(a):
             count = count + 1
     return <floating>count
-
-
-cdef inline floating _hidden_sample(floating x, int hidden, int n_copies, frbm_stream *st,
-                                    uint64_t index) noexcept nogil:
-    """Sample of element ``index`` with total input x (fastrbm.reference.hidden_sample;
-    NReLU: the exact stepped sum)."""
-    cdef int k
-    cdef floating count
-    if hidden == HID_BERNOULLI:
-        return 1 if uniform(st, index, x) < sigmoid(x) else 0
-    if hidden == HID_STEPPED:
-        count = 0
-        for k in range(n_copies):
-            if uniform(st, index * n_copies + k, x) < sigmoid(x - <floating>(k + 0.5)):
-                count = count + 1
-        return count
-    return _nrelu_exact(x, st, index)
 
 
 cdef extern from "fastmath.h" nogil:
@@ -133,7 +112,7 @@ cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, 
     cdef const floating *v = V + r * nv
     cdef floating *p = P + r * nh
     cdef double vis = 0, hid = 0, d, e
-    cdef floating buf[256]
+    cdef floating buf[CHUNK]
     cdef frbm_stream st
     if cfg.visible == VIS_BERNOULLI:
         # b_delta = b - b_base, precomputed once per run of the kernel
@@ -154,7 +133,7 @@ cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, 
     else:
         j0 = 0
         while j0 < nh:
-            m = nh - j0 if nh - j0 < 256 else 256
+            m = nh - j0 if nh - j0 < CHUNK else CHUNK
             if floating is float:
                 hid = hid + frbm_ais_phi_increment_f32(
                     p + j0, m, cfg.n_copies if cfg.hidden == HID_STEPPED else 0,
@@ -255,11 +234,11 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
         if units:
             frbm_barrier()      # every run's visible state is complete
             if j1 > j0:
-                gemm(False, True, n, j1 - j0, nv, <floating>1, V, nv,
+                gemm(NO_TRANS, TRANS, n, j1 - j0, nv, <floating>1, V, nv,
                      W_hid + <Py_ssize_t>j0 * nv, nv, <floating>0, P + j0, nh)
             frbm_barrier()      # every run's hidden input is complete
         elif m > 0:
-            gemm(False, True, m, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W_hid, nv,
+            gemm(NO_TRANS, TRANS, m, nh, nv, <floating>1, V + <Py_ssize_t>r0 * nv, nv, W_hid, nv,
                  <floating>0, P + <Py_ssize_t>r0 * nh, nh)
         for r in range(r0, r1):
             _tempered_hidden_row(cfg, r, P, c, zero_h, V, b64, bA, b_delta, s64, sA,
@@ -270,28 +249,23 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
         if units:
             frbm_barrier()      # every run's hidden state is complete
             if i1 > i0:
-                gemm(False, False, n, i1 - i0, nh, <floating>1, H, nh, W + i0, nv,
+                gemm(NO_TRANS, NO_TRANS, n, i1 - i0, nh, <floating>1, H, nh, W + i0, nv,
                      <floating>0, V + i0, nv)
             frbm_barrier()      # every run's visible products are complete
         elif m > 0:
-            gemm(False, False, m, nv, nh, <floating>1, H + <Py_ssize_t>r0 * nh, nh, W, nv,
+            gemm(NO_TRANS, NO_TRANS, m, nv, nh, <floating>1, H + <Py_ssize_t>r0 * nh, nh, W, nv,
                  <floating>0, V + <Py_ssize_t>r0 * nv, nv)
         for r in range(r0, r1):
             _tempered_visible_row(cfg, r, V, coef, coef + nv, coef + 2 * nv, <uint32_t>k)
 
 
-# Products of at least this many multiply-adds (runs x visible x hidden) are split by
-# units across threads in AIS: four barriers per intermediate distribution are then
-# noise, and each thread packs only its share of W.
-DEF AIS_UNIT_SPLIT_MIN = 2097152
-
-
+# Products of at least AIS_UNIT_SPLIT_MIN multiply-adds are split by units (_constants.pxd).
 cpdef bint ais_unit_split(n_runs, n_visible, n_hidden, n_threads):
     """Whether AIS on ``n_threads`` threads splits its products by units (large models)
     rather than by runs (small ones, where barriers would cost more than packing)."""
     _kernel_args.thread_counts(n_runs=n_runs, n_visible=n_visible, n_hidden=n_hidden,
                                n_threads=n_threads)
-    return n_threads > 1 and min(n_visible, n_hidden) >= 16 * n_threads and \
+    return n_threads > 1 and min(n_visible, n_hidden) >= MIN_UNITS_PER_THREAD * n_threads and \
         <int64_t>n_runs * n_visible * n_hidden >= AIS_UNIT_SPLIT_MIN
 
 
@@ -300,7 +274,7 @@ cpdef int ais_threads(n_runs, n_visible, n_hidden, n_threads):
     are big enough, else 1. With more than one, BLAS must stay at one thread meanwhile."""
     _kernel_args.thread_counts(n_runs=n_runs, n_visible=n_visible, n_hidden=n_hidden,
                                n_threads=n_threads)
-    if frbm_openmp_enabled() and n_threads > 1 and n_runs >= 4 * n_threads and \
+    if frbm_openmp_enabled() and n_threads > 1 and n_runs >= MIN_ROWS_PER_THREAD * n_threads and \
             <int64_t>n_runs * (n_visible + n_hidden) >= PARALLEL_MIN_ELEMENTS:
         return n_threads
     return 1
@@ -331,7 +305,6 @@ def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
     cfg.seed = seed
     cfg.stream_h = stream_hidden(1, purpose)
     cfg.stream_v = stream_visible(1, purpose)
-    cfg.n_threads = nt
     cfg.unit_split = ais_unit_split(n, nv, nh, nt)
     if coef.shape[0] < 3 * nt or coef.shape[1] != nv:
         raise ValueError("coef must have 3 rows per thread")

@@ -8,12 +8,18 @@ from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 
-cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
-                      const floating *a, int lda, const floating *b, int ldb,
+# op(A) of gemm: A itself or its transpose.
+cdef enum Transpose:
+    NO_TRANS = 0
+    TRANS = 1
+
+
+cdef inline void gemm(Transpose trans_a, Transpose trans_b, int m, int n, int k,
+                      floating alpha, const floating *a, int lda, const floating *b, int ldb,
                       floating beta, floating *c, int ldc) noexcept nogil:
     """Row-major C (m x n, leading dim ldc) = alpha * op(A) @ op(B) + beta * C."""
-    cdef char ta = b'T' if trans_a else b'N'
-    cdef char tb = b'T' if trans_b else b'N'
+    cdef char ta = b'T' if trans_a == TRANS else b'N'
+    cdef char tb = b'T' if trans_b == TRANS else b'N'
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float *>b, &ldb, <float *>a, &lda,
               &beta, c, &ldc)

@@ -30,8 +30,8 @@ def config_info(n_threads: Optional[int] = None) -> dict:
     import scipy
 
     from . import __version__, _kernels
-    from ._blasinfo import has_small_gemm_kernels
-    from ._threads import controller, resolve_n_threads
+    from ._blas_runtime import has_small_gemm_kernels
+    from ._blas_runtime import controller, resolve_n_threads
 
     libs = [{key: info[key] for key in _POOL_FIELDS if _known(info.get(key))}
             for info in controller().info()]

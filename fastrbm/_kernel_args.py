@@ -36,23 +36,22 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._constants import HIDDEN_CODES, MAX_COPIES, MAX_THREADS, VISIBLE_CODES
+
 #: BLAS takes 32-bit ints: no dimension may exceed this.
 BLAS_INT_MAX = 2**31 - 1
 
-#: Stepped units draw their copies' words in one stack buffer of 2048 words.
-MAX_COPIES = 1024
-
-#: More OpenMP threads than this are refused rather than attempted: each costs a stack,
-#: and AIS allocates coefficient rows per thread.
-MAX_THREADS = 256
+# MAX_COPIES: stepped units draw their copies' words in one stack buffer.
+# MAX_THREADS: more OpenMP threads are refused rather than attempted (each costs a stack,
+# and AIS allocates coefficient rows per thread). Both from fastrbm/_constants.pxd.
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _INT64 = np.dtype(np.int64)
 
-#: Unit codes (fastrbm.reference.VISIBLE_* / HIDDEN_*).
-_N_VISIBLE_CODES = 2
-_N_HIDDEN_CODES = 3
-_GAUSSIAN = 1
+#: Unit codes (fastrbm/_constants.pxd).
+_N_VISIBLE_CODES = len(VISIBLE_CODES)
+_N_HIDDEN_CODES = len(HIDDEN_CODES)
+_GAUSSIAN = VISIBLE_CODES["gaussian"]
 
 #: The arrays of a training state (fastrbm.state.TrainState) and their shapes in units
 #: of (n_hidden, n_visible): 'h' and 'v' stand for those sizes, None for any.

@@ -21,8 +21,8 @@ the bias gradients. Gaussian visible units live in scaled space ``v / sigma`` th
 import numpy as np
 
 from fastrbm import _kernel_args
-from fastrbm._blasinfo import has_small_gemm_kernels
-from fastrbm._threads import blas_held_at_one
+from fastrbm._blas_runtime import has_small_gemm_kernels
+from fastrbm._blas_runtime import blas_held_at_one
 
 from cython cimport floating
 from cython.parallel cimport parallel
@@ -30,12 +30,13 @@ from libc.math cimport exp, log, INFINITY
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 
-from fastrbm._blas cimport gemm
+from fastrbm._blas cimport gemm, NO_TRANS, TRANS
 from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal, frbm_philox4x32_10
 from fastrbm._unitmath cimport uniform, softplus, nrelu_phi
-from fastrbm._passes cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
-                              HID_NRELU, PARALLEL_MIN_ELEMENTS, stream_hidden, stream_visible,
-                              _hidden_rows, _visible_rows)
+from fastrbm._constants cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
+                                HID_NRELU, NRELU_CUTOFF, PARALLEL_MIN_ELEMENTS,
+                                MIN_UNITS_PER_THREAD, MIN_ROWS_PER_THREAD)
+from fastrbm._passes cimport stream_hidden, stream_visible, _hidden_rows, _visible_rows
 
 from fastrbm._segments cimport (frbm_sched, frbm_sched_init, frbm_sched_claim,
                                frbm_sched_finish, frbm_sched_wait, frbm_seconds,
@@ -43,8 +44,6 @@ from fastrbm._segments cimport (frbm_sched, frbm_sched_init, frbm_sched_claim,
                                PROBE_SHARE, faster_threads, choose_threads,
                                record_segment)
 from fastrbm._omp cimport frbm_openmp_enabled, frbm_omp_max_threads
-
-DEF NRELU_CUTOFF = 40.0
 
 def openmp_enabled():
     """True when the extension was built with OpenMP."""
@@ -87,7 +86,6 @@ cdef struct StepConfig:
     double sigma_learning_rate
     double min_sigma
     uint64_t seed
-    int n_threads
     int n_chains
     bint small_gemm
     int hidden_chunk        # units per chunk of a hidden / visible pass (_unit_chunk)
@@ -126,7 +124,7 @@ cdef inline void _column_sums(const floating *a, int n_rows, int ld, int lo, int
         frbm_column_sums_f64(a, n_rows, ld, lo, hi, out)
 
 
-# OpenBLAS's small-matrix kernels (see fastrbm/_blasinfo.py) take products with
+# OpenBLAS's small-matrix kernels (see fastrbm/_blas_runtime.py) take products with
 # m * n * k <= SMALL_GEMM_MNK and read them unpacked; its "TN" case (our hidden pass)
 # also needs m * n <= SMALL_GEMM_TN_MN. Cutting a pass into calls under these bounds
 # pays only while a call keeps at least MIN_CHUNK_UNITS units (measured: 784x500 float32
@@ -177,12 +175,12 @@ cdef inline void _products(int kind, int rows, int u0, int u1, int nv, int nh,
     while a < u1:
         e = a + chunk if a + chunk < u1 else u1
         if kind == PRODUCT_HIDDEN:
-            gemm(False, True, rows, e - a, nv, alpha, X, nv, W + <Py_ssize_t>a * nv, nv,
+            gemm(NO_TRANS, TRANS, rows, e - a, nv, alpha, X, nv, W + <Py_ssize_t>a * nv, nv,
                  beta, out + a, nh)
         elif kind == PRODUCT_VISIBLE:
-            gemm(False, False, rows, e - a, nh, alpha, X, nh, W + a, nv, beta, out + a, nv)
+            gemm(NO_TRANS, NO_TRANS, rows, e - a, nh, alpha, X, nh, W + a, nv, beta, out + a, nv)
         else:
-            gemm(True, False, e - a, nv, rows, alpha, X + a, nh, V, nv, beta,
+            gemm(TRANS, NO_TRANS, e - a, nv, rows, alpha, X + a, nh, V, nv, beta,
                  out + <Py_ssize_t>a * nv, nv)
         a = e
 
@@ -373,7 +371,7 @@ cdef inline void _sigma_products(const StepConfig *cfg, const Batch *bt, EpochBu
                                  floating *W, int i0, int i1) noexcept nogil:
     """(h W) of every stacked row for visible units i0..i1-1: the learned sigma's
     gradient needs it from the weights before this step's update."""
-    gemm(False, False, bt.n_tot, i1 - i0, cfg.nh, <floating>1, <floating *>buf.hstack,
+    gemm(NO_TRANS, NO_TRANS, bt.n_tot, i1 - i0, cfg.nh, <floating>1, <floating *>buf.hstack,
          cfg.nh, W + i0, cfg.nv, <floating>0, <floating *>buf.scratch + i0, cfg.nv)
 
 
@@ -535,6 +533,20 @@ cdef void _epoch_worker(const StepConfig *cfg, EpochBuffers *buf, const floating
             base += n_chunks
 
 
+# Rows of the workspace's per-unit vectors: vec_v (VEC_V_ROWS x n_visible) and vec_h
+# (VEC_H_ROWS x n_hidden); see EpochBuffers.
+cdef enum:
+    VEC_V_COL_A = 0         # column sums of the data rows
+    VEC_V_COL_B = 1         # column sums of the chain rows
+    VEC_V_INV_SIGMA = 2     # 1 / sigma (Gaussian units)
+    VEC_V_BIAS = 3          # b, or b / sigma for Gaussian units
+    VEC_V_ROWS = 4
+    VEC_H_COL_A = 0         # column sums of the positive hidden statistics
+    VEC_H_COL_B = 1         # column sums of the negative hidden statistics
+    VEC_H_PENALTY = 2       # sparsity term per hidden unit
+    VEC_H_ROWS = 3
+
+
 def make_workspace(hyper, n_visible, n_hidden, dtype):
     """Buffers for one fit: made once, reused by every step (no allocation in a step)."""
     _kernel_args.make_workspace(hyper, n_visible, n_hidden, dtype)
@@ -545,8 +557,8 @@ def make_workspace(hyper, n_visible, n_hidden, dtype):
         "hstack": np.empty((n_tot, n_hidden), dtype=dtype),
         "hsample": np.empty((hyper.batch_size, n_hidden), dtype=dtype),
         "scratch": np.empty((n_tot if hyper.learn_sigma else 1, n_visible), dtype=dtype),
-        "vec_v": np.empty((4, n_visible), dtype=dtype),
-        "vec_h": np.empty((3, n_hidden), dtype=dtype),
+        "vec_v": np.empty((VEC_V_ROWS, n_visible), dtype=dtype),
+        "vec_h": np.empty((VEC_H_ROWS, n_hidden), dtype=dtype),
     }
 
 
@@ -565,8 +577,7 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     starts from; later calls go on from the ones the previous call left in ``vec_v``.
     """
     _kernel_args.fit_epoch_typed(hyper, n_threads)
-    cdef StepConfig cfg = _make_config(hyper, W.shape[1], W.shape[0], seed, n_threads,
-                                       small_gemm)
+    cdef StepConfig cfg = _make_config(hyper, W.shape[1], W.shape[0], seed, small_gemm)
     cdef int batch_size = hyper.batch_size
     cdef int n = order.shape[0], nv = W.shape[1], nh = W.shape[0]
     cdef int i, nt
@@ -581,8 +592,8 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
         return
     if first_batch == 0:
         for i in range(nv):
-            vec_v[2, i] = 1 / sigma[i] if gauss else 1
-            vec_v[3, i] = b[i] / sigma[i] if gauss else b[i]
+            vec_v[VEC_V_INV_SIGMA, i] = 1 / sigma[i] if gauss else 1
+            vec_v[VEC_V_BIAS, i] = b[i] / sigma[i] if gauss else b[i]
     buf.order = &order[0]
     buf.W = &W[0, 0]
     buf.b = &b[0]
@@ -598,13 +609,13 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     buf.hstack = &hstack[0, 0]
     buf.hsample = &hsample[0, 0]
     buf.scratch = &scratch[0, 0]
-    buf.col_a = &vec_v[0, 0]
-    buf.col_b = &vec_v[1, 0]
-    buf.inv_sigma = &vec_v[2, 0]
-    buf.bias_vis = &vec_v[3, 0]
-    buf.hcol_a = &vec_h[0, 0]
-    buf.hcol_b = &vec_h[1, 0]
-    buf.penalty = &vec_h[2, 0]
+    buf.col_a = &vec_v[VEC_V_COL_A, 0]
+    buf.col_b = &vec_v[VEC_V_COL_B, 0]
+    buf.inv_sigma = &vec_v[VEC_V_INV_SIGMA, 0]
+    buf.bias_vis = &vec_v[VEC_V_BIAS, 0]
+    buf.hcol_a = &vec_h[VEC_H_COL_A, 0]
+    buf.hcol_b = &vec_h[VEC_H_COL_B, 0]
+    buf.penalty = &vec_h[VEC_H_PENALTY, 0]
     frbm_sched_init(&sched)
     with nogil, parallel(num_threads=nt):
         _epoch_worker(&cfg, &buf, X, &W[0, 0], n, batch_size, first_batch, n_batches,
@@ -622,7 +633,7 @@ cpdef int epoch_threads(batch_size, n_visible, n_hidden, n_threads):
     _kernel_args.thread_counts(batch_size=batch_size, n_visible=n_visible,
                                n_hidden=n_hidden, n_threads=n_threads)
     if frbm_openmp_enabled() and n_threads > 1 and \
-            min(n_visible, n_hidden) >= 16 * n_threads and \
+            min(n_visible, n_hidden) >= MIN_UNITS_PER_THREAD * n_threads and \
             <int64_t>batch_size * (n_visible + n_hidden) >= PARALLEL_MIN_ELEMENTS:
         return n_threads
     return 1
@@ -695,8 +706,8 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
     if (vstack.shape[0] < batch_size + n_neg or vstack.shape[1] != nv
             or hstack.shape[0] < batch_size + n_neg or hstack.shape[1] != nh
             or hsample.shape[0] < batch_size or hsample.shape[1] != nh
-            or vec_v.shape[0] < 4 or vec_v.shape[1] != nv
-            or vec_h.shape[0] < 3 or vec_h.shape[1] != nh
+            or vec_v.shape[0] < VEC_V_ROWS or vec_v.shape[1] != nv
+            or vec_h.shape[0] < VEC_H_ROWS or vec_h.shape[1] != nh
             or (cfg.learn_sigma and (scratch.shape[0] < batch_size + n_neg
                                      or scratch.shape[1] != nv))):
         raise ValueError("workspace does not fit this model and batch_size: make it with "
@@ -764,15 +775,11 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
         open_spans.append((lo_addr, hi_addr, name, written))
 
 
-#: Stepped units draw their copies' words in one stack buffer (see _passes.pxd).
-MAX_COPIES = 1024
-
-
 def _check_copies(n_copies):
     _kernel_args.n_copies(n_copies)
 
 
-cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed, int n_threads,
+cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed,
                              bint small_gemm) except *:
     cdef StepConfig cfg
     _check_copies(hyper.n_copies)
@@ -795,7 +802,6 @@ cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed, int n_threads
     cfg.sigma_learning_rate = hyper.sigma_learning_rate
     cfg.min_sigma = hyper.min_sigma
     cfg.seed = seed
-    cfg.n_threads = n_threads
     cfg.small_gemm = small_gemm
     cfg.hidden_chunk = _unit_chunk(nh)
     cfg.visible_chunk = _unit_chunk(nv)
@@ -818,7 +824,7 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
     under load, one thread can beat two.
     ``X`` may have any memory order; it must have the state's dtype. ``small_gemm``
     cuts small-minibatch products into calls OpenBLAS runs unpacked (None: when
-    :func:`fastrbm._blasinfo.has_small_gemm_kernels` says the BLAS has such kernels).
+    :func:`fastrbm._blas_runtime.has_small_gemm_kernels` says the BLAS has such kernels).
     """
     _kernel_args.fit_epoch(state, hyper, X, order, seed, step0, n_threads, workspace,
                            small_gemm)
@@ -866,7 +872,7 @@ cpdef int row_threads(n_rows, n_cols, n_threads):
     """Threads a row-split kernel runs on: ``n_threads`` when each thread gets at least 4
     rows and the work is big enough to pay for the parallel region, else 1."""
     _kernel_args.thread_counts(n_rows=n_rows, n_cols=n_cols, n_threads=n_threads)
-    if frbm_openmp_enabled() and n_threads > 1 and n_rows >= 4 * n_threads and \
+    if frbm_openmp_enabled() and n_threads > 1 and n_rows >= MIN_ROWS_PER_THREAD * n_threads and \
             <int64_t>n_rows * n_cols >= PARALLEL_MIN_ELEMENTS:
         return n_threads
     return 1
@@ -929,13 +935,13 @@ cdef void _row_chunk(const RowJob *job, int r0, int r1, floating *dtype_tag) noe
     cdef floating *x = <floating *>job.x
     cdef int n_in = job.n_in, n_out = job.n_out, r
     if job.kind == JOB_VISIBLE:
-        gemm(False, False, r1 - r0, n_out, n_in, <floating>1, rows + <Py_ssize_t>r0 * n_in,
+        gemm(NO_TRANS, NO_TRANS, r1 - r0, n_out, n_in, <floating>1, rows + <Py_ssize_t>r0 * n_in,
              n_in, W, n_out, <floating>0, x + <Py_ssize_t>r0 * n_out, n_out)
         _visible_rows(r0, r1, 0, n_out, x, <const floating *>job.bias,
                       <const floating *>job.scale, n_out, job.units, job.sample, job.seed,
                       job.stream, job.step)
         return
-    gemm(False, True, r1 - r0, n_out, n_in, <floating>1, rows + <Py_ssize_t>r0 * n_in, n_in,
+    gemm(NO_TRANS, TRANS, r1 - r0, n_out, n_in, <floating>1, rows + <Py_ssize_t>r0 * n_in, n_in,
          W, n_in, <floating>0, x + <Py_ssize_t>r0 * n_out, n_out)
     if job.kind == JOB_HIDDEN:
         _hidden_rows(r0, r1, 0, n_out, n_out, x, <const floating *>job.bias, job.units,

@@ -6,6 +6,9 @@ from cython cimport floating
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 
+from fastrbm._constants cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
+                                STEPPED_WORDS)
+
 
 
 cdef extern from "fastmath.h" nogil:
@@ -45,18 +48,6 @@ cdef inline void bernoulli_chunk(const uint32_t *w, const floating *p, floating 
         frbm_bernoulli_chunk_f64(w, p, s, m)
 
 
-# Row-split kernels with less work than this (rows x units) run on one thread: a
-# parallel region and its barriers cost microseconds, more than small minibatches take.
-cdef enum:
-    PARALLEL_MIN_ELEMENTS = 8192
-
-cdef enum:
-    VIS_BERNOULLI = 0
-    VIS_GAUSSIAN = 1
-    HID_BERNOULLI = 0
-    HID_STEPPED = 1
-    HID_NRELU = 2
-
 # Streams: keep in step with fastrbm/streams.py.
 cdef inline uint32_t stream_hidden(int t, uint32_t purpose) noexcept nogil:
     return purpose + 2 * t
@@ -71,7 +62,6 @@ cdef inline uint32_t stream_visible(int t, uint32_t purpose) noexcept nogil:
 # then the comparisons -- three simple loops the compiler vectorises.
 cdef enum:
     CHUNK = 256
-    STEPPED_WORDS = 2048     # words per chunk of stepped units (n_copies <= 1024)
 
 
 cdef inline void _bernoulli_row(const floating *x, const floating *bias,

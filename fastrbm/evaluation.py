@@ -21,7 +21,8 @@ from typing import NamedTuple
 
 from . import _maths, ops, streams
 from ._validation import check_positive_int, data_checked, seed_from
-from .units import hidden_code, visible_code
+from .units import (HIDDEN_NRELU, VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN, hidden_code,
+                    visible_code)
 
 #: Largest number of states enumerated exactly.
 MAX_EXACT_STATES = _maths.MAX_EXACT_STATES
@@ -241,8 +242,9 @@ def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
     seed = seed_from(random_state)
     use_data = base == "data" and data is not None
     base_b, base_s = _maths.ais_base(hyper.visible, data if use_data else None, b, s)
-    base_name = "data" if use_data else ("uniform" if hyper.visible == 0 else "model")
-    if hyper.visible == 1 and hyper.hidden == 2:
+    base_name = "data" if use_data else (
+        "uniform" if hyper.visible == VISIBLE_BERNOULLI else "model")
+    if hyper.visible == VISIBLE_GAUSSIAN and hyper.hidden == HIDDEN_NRELU:
         norm = np.linalg.norm(np.asarray(W, dtype=np.float64), 2)
         if norm >= 1:
             warnings.warn(f"Gaussian visible with NReLU hidden units: the weights' largest "
@@ -381,7 +383,7 @@ def pseudo_likelihood(rbm, X, exact: bool = True, random_state=None) -> np.ndarr
     ndarray (n_samples,)
     """
     hyper, W, b, c, _ = _model(rbm)
-    if hyper.visible != 0:
+    if hyper.visible != VISIBLE_BERNOULLI:
         raise ValueError("pseudo_likelihood needs Bernoulli visible units; use "
                          "log_likelihood for Gaussian ones")
     if not isinstance(exact, (bool, np.bool_)):

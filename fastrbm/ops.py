@@ -29,7 +29,7 @@ from typing import Callable, Optional, Tuple
 import numpy as np
 
 from . import streams
-from ._threads import blas_threads, resolve_n_threads
+from ._blas_runtime import blas_threads, resolve_n_threads
 from .state import Hyper, TrainState
 from .units import VISIBLE_GAUSSIAN, hidden_code, visible_code
 

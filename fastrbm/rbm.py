@@ -18,13 +18,14 @@ from . import streams
 from . import ops
 from ._maths import pseudo_likelihood
 from ._estimator import EstimatorMixin, available_if
-from ._threads import resolve_n_threads
+from ._blas_runtime import resolve_n_threads
 from ._validation import (BLAS_INT_MAX, check_data, check_float, check_int, check_param_array,
                           check_positive_int, data_checked, not_fitted_error, resolve_dtype,
                           seed_from)
 from ._validation import DataRangeWarning  # noqa: F401 - public here, with DivergenceError
 from .state import Hyper, TrainState
 from .units import HIDDEN_NAMES, HIDDEN_UNITS, VISIBLE_NAMES, VISIBLE_UNITS, hidden_code, visible_code
+from ._constants import MAX_COPIES
 
 ArrayLike = Union[np.ndarray, "list"]
 
@@ -242,7 +243,7 @@ class RBM(EstimatorMixin):
 
     @property
     def _is_gaussian(self) -> bool:
-        return visible_code(self.visible) == 1
+        return visible_code(self.visible) == _GAUSSIAN
 
     def _structure(self) -> dict:
         """The structural settings (:data:`STRUCTURAL_PARAMS`) as the fitted state depends
@@ -385,7 +386,7 @@ class RBM(EstimatorMixin):
         self.components_ = W
         self.intercept_hidden_ = np.zeros(nh, dtype=dt)
         self.intercept_visible_ = np.zeros(nv, dtype=dt)
-        self.sigma_ = np.full(nv, self.sigma if hyper.visible == 1 else 1.0, dtype=dt)
+        self.sigma_ = np.full(nv, self.sigma if hyper.visible == _GAUSSIAN else 1.0, dtype=dt)
         self.n_features_in_ = nv
         self.n_iter_ = 0
         self._n_updates = 0
@@ -720,13 +721,9 @@ class RBM(EstimatorMixin):
         dt = resolve_dtype(self.dtype) if _is_valid_dtype(self.dtype) else None
         tags.transformer_tags.preserves_dtype = (
             ["float64", "float32"] if dt is None else [dt.name])
-        tags.input_tags.positive_only = visible_code(self.visible) == 0 if isinstance(
-            self.visible, str) and self.visible in ("bernoulli", "gaussian") else False
+        tags.input_tags.positive_only = isinstance(self.visible, str) and \
+            self.visible == "bernoulli"
         return tags
-
-
-#: Largest number of tied copies of a stepped unit the kernels sample in one pass.
-MAX_COPIES = 1024
 
 
 def changed_structure(fitted: dict, now: dict) -> Optional[str]:

@@ -31,6 +31,7 @@ from ._maths import free_energy as _free_energy
 from ._maths import log_likelihood  # noqa: F401
 from .units import (HIDDEN_BERNOULLI, HIDDEN_NRELU, HIDDEN_STEPPED,  # noqa: F401
                     NRELU_CUTOFF, VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN)
+from ._constants import NRELU_AIS_STRIDE, NRELU_WINDOW_FLOAT32, NRELU_WINDOW_FLOAT64
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 _W0, _W1 = np.uint32(0x9E3779B9), np.uint32(0xBB67AE85)
@@ -303,9 +304,8 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
 # small evaluation helpers, in NumPy: the oracle of fastrbm._ais and fastrbm.evaluation.
 
 
-#: AIS draws for the exact NReLU sampler: element ``i`` of the (runs x hidden) matrix
-#: uses uniforms ``i * NRELU_AIS_STRIDE + slot`` (slot < 2 * window, see nrelu_exact_sample).
-NRELU_AIS_STRIDE = 128
+# AIS draws for the exact NReLU sampler: element ``i`` of the (runs x hidden) matrix
+# uses uniforms ``i * NRELU_AIS_STRIDE + slot`` (slot < 2 * window, see nrelu_exact_sample).
 
 
 def ais_visible_coefficients(beta: float, b, base_b, sigma, base_sigma, visible, dtype):
@@ -346,7 +346,7 @@ def nrelu_exact_window(dtype) -> int:
     uniform of that precision: sigmoid(T) rounds to 1 and sigmoid(-T) is below the
     smallest uniform (float32: T = 17; float64: T = 37).
     """
-    return 17 if np.dtype(dtype) == np.float32 else 37
+    return NRELU_WINDOW_FLOAT32 if np.dtype(dtype) == np.float32 else NRELU_WINDOW_FLOAT64
 
 
 def nrelu_exact_sample(x, seed, stream, step):
@@ -453,9 +453,3 @@ def ais_phi_increment(a, beta_prev, beta, hidden, n_copies=1):
     return sum(np.log1p(sigmoid(x0 - (k - 0.5)) * em) for k in range(1, n_copies + 1))
 
 
-def reconstruction_error(v, W, b, c, sigma, visible, hidden, n_copies=1) -> float:
-    """Mean squared error of the deterministic reconstruction E[v | h = E[h | v]]."""
-    h = hidden_mean(hidden_input(v, W, c, sigma), hidden, n_copies)
-    r = visible_mean(visible_input(h, W, b, sigma), visible)
-    d = np.asarray(v, dtype=np.float64) - r
-    return float(np.mean(d * d))

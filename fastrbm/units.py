@@ -1,17 +1,14 @@
 """Unit types by name: validation and the integer codes the kernels understand."""
 from __future__ import annotations
 
-#: The kernels' unit codes.
-VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN = 0, 1
-HIDDEN_BERNOULLI, HIDDEN_STEPPED, HIDDEN_NRELU = 0, 1, 2
+from ._constants import HIDDEN_CODES, NRELU_CUTOFF, VISIBLE_CODES  # noqa: F401
 
-#: Terms of the NReLU free energy (infinite stepped sum) below this input are dropped,
-#: above it softplus(a) == a to double precision.
-NRELU_CUTOFF = 40.0
-
-VISIBLE_UNITS = {"bernoulli": VISIBLE_BERNOULLI, "gaussian": VISIBLE_GAUSSIAN}
-HIDDEN_UNITS = {"bernoulli": HIDDEN_BERNOULLI, "stepped": HIDDEN_STEPPED,
-                "nrelu": HIDDEN_NRELU}
+#: Unit names and the kernels' codes (defined once, in fastrbm/_constants.pxd).
+VISIBLE_UNITS = dict(VISIBLE_CODES)
+HIDDEN_UNITS = dict(HIDDEN_CODES)
+VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN = VISIBLE_UNITS["bernoulli"], VISIBLE_UNITS["gaussian"]
+HIDDEN_BERNOULLI, HIDDEN_STEPPED, HIDDEN_NRELU = (
+    HIDDEN_UNITS["bernoulli"], HIDDEN_UNITS["stepped"], HIDDEN_UNITS["nrelu"])
 VISIBLE_NAMES = {code: name for name, code in VISIBLE_UNITS.items()}
 HIDDEN_NAMES = {code: name for name, code in HIDDEN_UNITS.items()}
 

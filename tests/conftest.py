@@ -62,21 +62,23 @@ def assert_continuous_samples_close(actual, expected, dtype, scale=None):
     assert_close(actual, expected, dtype, scale=scale, factor=10.0)
 
 
-def make_params(seed, n_visible, n_hidden, dtype, visible=0, weight_scale=0.3):
+def make_params(seed, n_visible, n_hidden, dtype, visible=reference.VISIBLE_BERNOULLI,
+                weight_scale=0.3):
     """Random (W, b, c, sigma) with W of shape (n_hidden, n_visible); sigma None if Bernoulli."""
     rng = np.random.default_rng(seed)
     dt = np.dtype(dtype)
     W = (weight_scale * rng.standard_normal((n_hidden, n_visible))).astype(dt)
     b = (0.5 * rng.standard_normal(n_visible)).astype(dt)
     c = (0.5 * rng.standard_normal(n_hidden)).astype(dt)
-    sigma = rng.uniform(0.5, 1.5, n_visible).astype(dt) if visible == 1 else None
+    gauss = visible == reference.VISIBLE_GAUSSIAN
+    sigma = rng.uniform(0.5, 1.5, n_visible).astype(dt) if gauss else None
     return W, b, c, sigma
 
 
-def make_data(seed, n_rows, n_visible, dtype, visible=0, order="C"):
+def make_data(seed, n_rows, n_visible, dtype, visible=reference.VISIBLE_BERNOULLI, order="C"):
     """Binary data (Bernoulli visible) or standard normal data (Gaussian), in ``order``."""
     rng = np.random.default_rng(seed)
-    if visible == 0:
+    if visible == reference.VISIBLE_BERNOULLI:
         X = (rng.random((n_rows, n_visible)) < rng.uniform(0.2, 0.8, n_visible))
     else:
         X = rng.standard_normal((n_rows, n_visible))
@@ -85,7 +87,8 @@ def make_data(seed, n_rows, n_visible, dtype, visible=0, order="C"):
 
 def make_hyper(**kw) -> Hyper:
     """A Hyper with plain CD-1 defaults; keyword arguments override."""
-    base = dict(visible=0, hidden=0, n_copies=1, k=1, persistent=False, batch_size=10,
+    base = dict(visible=reference.VISIBLE_BERNOULLI, hidden=reference.HIDDEN_BERNOULLI,
+                n_copies=1, k=1, persistent=False, batch_size=10,
                 learning_rate=0.1, momentum=0.0, weight_decay=0.0, l1=0.0,
                 sparsity_target=0.1, sparsity_cost=0.0, sparsity_decay=0.95,
                 learn_sigma=False, sigma_learning_rate=0.01, min_sigma=0.1,

@@ -6,11 +6,12 @@ import pytest
 
 from fastrbm import _maths, RBM, _ais, reference, streams
 from fastrbm import evaluation as E
+from fastrbm._constants import HIDDEN_CODES, VISIBLE_CODES
 from fastrbm.datasets import bars_and_stripes, gaussian_mixture
 
 COMBOS = [("bernoulli", "bernoulli"), ("bernoulli", "stepped"), ("bernoulli", "nrelu"),
           ("gaussian", "bernoulli"), ("gaussian", "stepped"), ("gaussian", "nrelu")]
-CODES = {"bernoulli": 0, "gaussian": 1, "stepped": 1, "nrelu": 2}
+CODES = {**VISIBLE_CODES, **HIDDEN_CODES}   # "bernoulli" is 0 on either side
 
 
 @pytest.mark.parametrize("visible,hidden", COMBOS)

@@ -2,8 +2,9 @@
 
 * The sdist is a whole source tree (its own ``pip install ".[test]" && pytest`` needs
   the tests, benchmarks, docs and C headers), without build products; the wheel's files
-  carry no Cython-generated C. Both are checked on a copy of this tree that also holds
-  the leftovers of an earlier build, the case in which generated files used to leak.
+  carry no Cython-generated C and no .pyx/.pxd sources (no C-level API). Both are
+  checked on a copy of this tree that also holds the leftovers of an earlier build, the
+  case in which generated files used to leak.
 * At the root of a source tree that was installed rather than built in place, importing
   fastrbm stops with one sentence saying what to do, ``python -m fastrbm`` prints just
   that sentence, and ``python -m pytest`` tests the installed package.
@@ -132,11 +133,21 @@ def test_sdist_leaves_out_build_products(built):
     assert [m for m in members if _is_generated(m)] == []
 
 
-def test_wheel_carries_no_generated_c(built):
-    files, _, _, _, wheel = built
+#: Cython and C sources: in the sdist, never in the wheel (fastrbm has no C-level API;
+#: its .pxd files would need headers from src_c/, which the package does not carry).
+CYTHON_SOURCES = (".pyx", ".pxd", ".c")
+
+
+def test_wheel_carries_no_generated_c_and_no_cython_sources(built):
+    files, _, _, members, wheel = built
     package = {f for f in files if f.startswith("fastrbm/")}
-    assert package and package <= wheel           # .py, and .pyx/.pxd for cimport
+    python = {f for f in package if not f.endswith(CYTHON_SOURCES)}
+    assert python and python <= wheel              # every .py file of the package
     assert [f for f in wheel if _is_generated(f)] == []
+    assert sorted(f for f in wheel if f.endswith(CYTHON_SOURCES)) == []
+    # the sdist still builds the extensions: it carries every .pyx/.pxd
+    sources = {f for f in package if f.endswith((".pyx", ".pxd"))}
+    assert {"fastrbm/_kernels.pyx", "fastrbm/_constants.pxd"} <= sources <= members
 
 
 # ----------------------------------------------------- an installed, unbuilt source tree

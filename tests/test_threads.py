@@ -13,8 +13,8 @@ import pytest
 from conftest import run_python
 
 from fastrbm import RBM, GaussianRBM
-from fastrbm._threads import (BlasHold, available_cores, blas_held_at_one, blas_threads,
-                              openmp_max_threads, resolve_n_threads)
+from fastrbm._blas_runtime import (BlasHold, available_cores, blas_held_at_one, blas_threads,
+                                   openmp_max_threads, resolve_n_threads)
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -35,7 +35,7 @@ def test_default_is_openmp_max_threads_capped_by_cores():
 
 
 def test_default_honours_omp_num_threads():
-    code = ("from fastrbm._threads import resolve_n_threads; "
+    code = ("from fastrbm._blas_runtime import resolve_n_threads; "
             "print(resolve_n_threads(None))")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = run_python(code, env=env, timeout=120, check=True)

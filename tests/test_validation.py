@@ -11,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from fastrbm import RBM, BernoulliRBM, GaussianRBM
+from fastrbm._constants import MAX_COPIES
 from fastrbm._validation import BLAS_INT_MAX, check_data
 
 PARAMS = ("components_", "intercept_hidden_", "intercept_visible_", "sigma_")
@@ -341,7 +342,7 @@ def _binary_data():
 
 def test_n_copies_beyond_the_kernel_limit_is_refused():
     from fastrbm import _kernels
-    with pytest.raises(ValueError, match="n_copies must be at most 1024"):
+    with pytest.raises(ValueError, match=f"n_copies must be at most {MAX_COPIES}"):
         RBM(4, hidden="stepped", n_copies=1025).fit(_binary_data())
     W = np.zeros((3, 7))
     with pytest.raises(ValueError, match="n_copies must be in"):
