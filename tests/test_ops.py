@@ -215,7 +215,10 @@ def test_model_arrays_feed_ops():
 
 
 # ------------------------------------------------------------------ layering
-PACKAGE = pathlib.Path(fastrbm.__file__).parent
+# the source tree beside the tests (an installed wheel holds no .pyx files)
+PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "fastrbm"
+if not (PACKAGE / "_kernels.pyx").exists():
+    PACKAGE = pathlib.Path(fastrbm.__file__).parent
 SOURCES = sorted(PACKAGE.glob("*.py")) + sorted(PACKAGE.glob("*.pyx"))
 
 
@@ -244,7 +247,11 @@ def _imports(path: pathlib.Path) -> set:
 
 
 def test_sources_are_found():
-    assert {"ops.py", "rbm.py", "_kernels.pyx"} <= {p.name for p in SOURCES}
+    names = {p.name for p in SOURCES}
+    assert {"ops.py", "rbm.py"} <= names
+    if not (PACKAGE / "_kernels.pyx").exists():
+        pytest.skip("no source tree beside the tests: the .pyx imports are not checked")
+    assert "_kernels.pyx" in names
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
