@@ -33,9 +33,9 @@ from ._blas_runtime import blas_threads, resolve_n_threads
 from .state import Hyper, TrainState
 from .units import VISIBLE_GAUSSIAN, hidden_code, visible_code
 
-__all__ = ["BACKENDS", "check_backend", "hidden_mean", "hidden_sample", "visible_mean", "visible_sample",
-           "gibbs", "free_energy", "training_settings", "training_state", "make_workspace",
-           "fit_epoch", "cd_update", "ais", "uniforms", "normals"]
+__all__ = ["BACKENDS", "check_backend", "hidden_mean", "hidden_sample", "visible_mean",
+           "visible_sample", "gibbs", "free_energy", "training_settings", "training_state",
+           "make_workspace", "fit_epoch", "cd_update", "ais", "uniforms", "normals"]
 
 #: The backends, by name.
 BACKENDS = ("cython", "numpy")

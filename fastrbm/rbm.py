@@ -24,7 +24,8 @@ from ._validation import (BLAS_INT_MAX, check_data, check_float, check_int, chec
                           seed_from)
 from ._validation import DataRangeWarning  # noqa: F401 - public here, with DivergenceError
 from .state import Hyper, TrainState
-from .units import HIDDEN_NAMES, HIDDEN_UNITS, VISIBLE_NAMES, VISIBLE_UNITS, hidden_code, visible_code
+from .units import (HIDDEN_NAMES, HIDDEN_UNITS, VISIBLE_NAMES, VISIBLE_UNITS, hidden_code,
+                    visible_code)
 from ._constants import MAX_COPIES
 
 ArrayLike = Union[np.ndarray, "list"]

@@ -195,7 +195,8 @@ def gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step,
           purpose=streams.PURPOSE_GIBBS, sample_last=True, n_threads=None):
     """Run ``n_steps`` of v -> h -> v from ``V``; returns the final visible state.
 
-    Step ``t`` (1-based) samples h then v with the streams of :mod:`fastrbm.streams`. With ``sample_last=False`` the last visible is its mean.
+    Step ``t`` (1-based) samples h then v with the streams of :mod:`fastrbm.streams`.
+    With ``sample_last=False`` the last visible is its mean.
     """
     v = V
     for t in range(1, n_steps + 1):

@@ -46,7 +46,8 @@ def _draw(backend, x, n_draws, hidden, n_copies, dtype, seed=11, step=3):
     V = np.zeros((n_draws, 1), dtype=dt)
     W = np.zeros((x.size, 1), dtype=dt)
     c = np.asarray(x, dtype=dt)
-    return ops.hidden_sample(V, W, c, None, hidden=HIDDEN_NAMES[hidden], n_copies=n_copies, seed=seed, stream=5, step=step, n_threads=1, backend=backend)
+    return ops.hidden_sample(V, W, c, None, hidden=HIDDEN_NAMES[hidden], n_copies=n_copies,
+                             seed=seed, stream=5, step=step, n_threads=1, backend=backend)
 
 
 # ------------------------------------------------------------ definitions
@@ -62,15 +63,19 @@ def test_stepped_sample_is_sum_of_tied_copies(backend, n_copies, dtype):
     W, b, c, _ = make_params(1, 7, 5, dtype, weight_scale=1.5)
     c = (c * 4).astype(dtype)            # spread the inputs over several copies
     V = (np.random.default_rng(2).random((40, 7)) < 0.5).astype(dtype)
-    stepped = ops.hidden_sample(V, W, c, None, hidden="stepped", n_copies=n_copies, seed=9, stream=4, step=2, n_threads=1, backend=backend)
+    stepped = ops.hidden_sample(V, W, c, None, hidden="stepped", n_copies=n_copies, seed=9,
+                                stream=4, step=2, n_threads=1, backend=backend)
     W_big = np.repeat(W, n_copies, axis=0)
     c_big = (np.repeat(c, n_copies) - np.tile(np.arange(n_copies) + 0.5, c.size)).astype(dtype)
-    copies = ops.hidden_sample(V, W_big, c_big, None, hidden="bernoulli", n_copies=1, seed=9, stream=4, step=2, n_threads=1, backend=backend)
+    copies = ops.hidden_sample(V, W_big, c_big, None, hidden="bernoulli", n_copies=1, seed=9,
+                               stream=4, step=2, n_threads=1, backend=backend)
     summed = copies.reshape(40, 5, n_copies).sum(-1)
     assert_samples_equal(stepped, summed, dtype)
     assert set(np.unique(stepped)) <= set(range(n_copies + 1))
-    mean = ops.hidden_mean(V, W, c, None, hidden="stepped", n_copies=n_copies, n_threads=1, backend=backend)
-    mean_copies = ops.hidden_mean(V, W_big, c_big, None, hidden="bernoulli", n_copies=1, n_threads=1, backend=backend)
+    mean = ops.hidden_mean(V, W, c, None, hidden="stepped", n_copies=n_copies, n_threads=1,
+                           backend=backend)
+    mean_copies = ops.hidden_mean(V, W_big, c_big, None, hidden="bernoulli", n_copies=1,
+                                  n_threads=1, backend=backend)
     assert_close(mean, mean_copies.reshape(40, 5, n_copies).sum(-1), dtype, factor=10)
 
 
@@ -82,7 +87,8 @@ def test_nrelu_sample_is_rectified_noisy_input(backend, dtype):
     x = reference.hidden_input(V.astype(np.float64), W.astype(np.float64), c.astype(np.float64))
     eps = reference.normals(9, 4, 2, x.shape)
     expected = np.maximum(0.0, x + np.sqrt(reference.sigmoid(x)) * eps)
-    got = ops.hidden_sample(V, W, c, None, hidden="nrelu", n_copies=1, seed=9, stream=4, step=2, n_threads=1, backend=backend)
+    got = ops.hidden_sample(V, W, c, None, hidden="nrelu", n_copies=1, seed=9, stream=4, step=2,
+                            n_threads=1, backend=backend)
     assert got.dtype == dtype and np.all(got >= 0)
     assert_close(got, expected, dtype, factor=10)
     # zeros exactly where the noisy input is <= 0 (float32 may round inputs within an
