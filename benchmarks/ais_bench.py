@@ -1,10 +1,9 @@
 """AIS cost against its GEMM floor (two products per intermediate distribution).
 
-Times the compiled AIS kernel (``fastrbm._ais.ais``, the work behind
+Times the compiled AIS kernel through ``fastrbm.ops.ais`` (the work behind
 ``fastrbm.evaluation.ais``) on a 784x500 Bernoulli RBM with 100 runs over a
 linearly spaced schedule, and the same number of products alone, on all threads and
-on one. Reports "not
-available" until ``fastrbm.evaluation.ais`` exists.
+on one.
 """
 from __future__ import annotations
 
@@ -19,12 +18,9 @@ from timing import measure
 def available():
     """(True, None) or (False, reason)."""
     try:
-        from fastrbm import evaluation
-        from fastrbm import _ais  # noqa: F401
-    except ImportError as exc:
+        from fastrbm import ops  # noqa: F401
+    except ImportError as exc:   # an unbuilt source tree
         return False, f"not available ({exc})"
-    if not hasattr(evaluation, "ais"):
-        return False, "not available (fastrbm.evaluation.ais does not exist yet)"
     return True, None
 
 
@@ -40,7 +36,7 @@ def run(sizes, n_runs, n_steps, budget, n_threads, dtype=np.float32):
     if not ok:
         return dict(base, available=False, reason=reason, kernel=None, floor=None,
                     ratio_floor=None)
-    from fastrbm import _ais
+    from fastrbm import ops
 
     nv, nh = sizes
     dt = np.dtype(dtype)
@@ -51,8 +47,8 @@ def run(sizes, n_runs, n_steps, budget, n_threads, dtype=np.float32):
     betas = np.linspace(0.0, 1.0, n_steps + 1)
     base_b = np.zeros(nv)
     def kernel(nt):
-        return lambda: _ais.ais(W, b, c, None, 0, 0, 1, betas, base_b, None, n_runs, 1,
-                                n_threads=nt)
+        return lambda: ops.ais(W, b, c, betas=betas, base_b=base_b, n_runs=n_runs, seed=1,
+                               n_threads=nt)
 
     floor = ais_floor(nv, nh, n_runs, n_steps, dt)
     try:

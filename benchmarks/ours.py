@@ -54,7 +54,7 @@ def step_callables(cfg, X, n_threads) -> dict:
     """``{'kernel_step', 'reference_step'}``: one update on the first minibatch."""
     batch = np.ascontiguousarray(X[:cfg.batch_size])
     model = make_model(cfg, X.dtype, n_threads).partial_fit(batch)
-    hyper = model._hyper()
+    hyper = model.training_settings()
     kstate, rstate = _fresh_state(model, hyper), _fresh_state(model, hyper)
     ws = ops.make_workspace(hyper, cfg.n_visible, cfg.n_hidden, X.dtype)
     order = np.arange(cfg.batch_size, dtype=np.int64)
@@ -74,7 +74,7 @@ def epoch_callables(cfg, X, n_threads) -> dict:
     """``{'kernel_epoch', 'fit_epoch', 'reference_epoch'}``: one pass over ``X``."""
     model = make_model(cfg, X.dtype, n_threads).partial_fit(X)
     ref_model = make_model(cfg, X.dtype, n_threads, backend="numpy").partial_fit(X)
-    hyper = model._hyper()
+    hyper = model.training_settings()
     state = _fresh_state(model, hyper)
     ws = ops.make_workspace(hyper, cfg.n_visible, cfg.n_hidden, X.dtype)
     order = np.random.default_rng(0).permutation(X.shape[0]).astype(np.int64)

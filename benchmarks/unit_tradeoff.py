@@ -7,7 +7,7 @@ but a sample costs N sigmoids and N uniforms. NReLU, max(0, x + N(0, sigmoid(x))
 stands in for the infinite sum at the cost of one normal.
 
 For each unit this module times one hidden-layer sample through the kernels
-(``fastrbm._kernels.hidden_conditional``, products included, and the product alone) on
+(``fastrbm.ops.hidden_sample``, products included, and the product alone) on
 one thread -- the cost of the unit itself -- and, for reference, on all threads,
 and measures over inputs x in [X_LOW, X_HIGH] how far its mean and variance are from
 softplus / sigmoid and from each other -- exactly (float64 formulas) and, as a check
@@ -20,8 +20,7 @@ from scipy.special import expit, ndtr
 
 from threadpoolctl import threadpool_limits
 
-from fastrbm import _kernels
-from fastrbm.units import hidden_code
+from fastrbm import ops
 
 from floors import hidden_floor
 from timing import measure
@@ -61,8 +60,8 @@ def _kernel_samples(hidden, n_copies, x, n_rows, dtype, n_threads):
     V = np.zeros((n_rows, 1), dtype=dt)
     W = np.zeros((x.size, 1), dtype=dt)
     out = np.empty((n_rows, x.size), dtype=dt)
-    _kernels.hidden_conditional(V, W, x.astype(dt), None, hidden, n_copies, 7, 3, 1,
-                                None, out, n_threads)
+    ops.hidden_sample(V, W, x.astype(dt), hidden=hidden, n_copies=n_copies, seed=7,
+                      stream=3, step=1, out=out, n_threads=n_threads)
     return out.astype(np.float64)
 
 
@@ -95,15 +94,14 @@ def run(sizes, budget, n_threads, dtype=np.float32, n_sample_rows=2000, grid_ste
     units = [("stepped", n) for n in COPIES] + [("nrelu", 1)]
     rows = []
     for name, n in units:
-        code = hidden_code(name)
         def sample(nt):
-            return lambda: _kernels.hidden_conditional(V, W, c, None, code, n, 1, 2, 3,
-                                                       None, out, nt)
+            return lambda: ops.hidden_sample(V, W, c, hidden=name, n_copies=n, seed=1,
+                                             stream=2, step=3, out=out, n_threads=nt)
         with threadpool_limits(limits=1, user_api="blas"):
             t1 = measure(sample(1), budget)
         t = measure(sample(n_threads), budget)
         mean, var = stepped_moments(x, n) if name == "stepped" else (nr_mean, nr_var)
-        S = _kernel_samples(code, n, x, n_sample_rows, dt, n_threads)
+        S = _kernel_samples(name, n, x, n_sample_rows, dt, n_threads)
         se = np.sqrt(np.maximum(var, 1e-12) / n_sample_rows)
         z_mean = np.abs(S.mean(0) - mean) / se
         rows.append({

@@ -128,7 +128,7 @@ class DBN(EstimatorMixin):
                 rbm.random_state = _layer_seed(seed, l)
             if self.verbose > 1:
                 rbm.verbose = 1
-            rbm._check_settings()
+            rbm.training_settings()
             if l and not rbm._is_gaussian and hidden_code(rbms[l - 1].hidden) != HIDDEN_BERNOULLI:
                 raise ValueError(
                     f"layers[{l}] has Bernoulli visible units but layers[{l - 1}] has "
@@ -205,7 +205,7 @@ class DBN(EstimatorMixin):
                       file=sys.stdout, flush=True)
             if l + 1 < len(rbms):
                 data = (rbm.transform(data) if self.propagate == "mean" else sbn.sample_hidden(
-                    rbm, rbm._check_X(data), seed, streams.PURPOSE_DBN + _STREAM_FIT + l, 0))
+                    rbm, data, seed, streams.PURPOSE_DBN + _STREAM_FIT + l, 0))
         self._check_feature_names(X_in, reset=True)
         self.rbms_ = rbms
         self.n_features_in_ = X.shape[1]
@@ -477,7 +477,7 @@ class DBN(EstimatorMixin):
         below = V
         for l, h in enumerate(states):
             W, b, c, s = (None if a is None else np.asarray(a, dtype=np.float64)
-                          for a in rbms[l]._check_fitted())
+                          for a in rbms[l].model_arrays()[:4])
             x = (below if s is None else below / s) @ W.T + c
             log_q += (h * x - softplus(x)).sum(1)
             f += (softplus(x) - sigmoid(x) * x).sum(1)                  # entropy of Q
@@ -530,7 +530,7 @@ class DBN(EstimatorMixin):
         self._check_fitted()
         out = []
         for rbm in self.rbms_:
-            W, _, c, s = rbm._check_fitted()
+            W, _, c, s = rbm.model_arrays()[:4]
             weight = W / s if s is not None else W.copy()
             out.append({"weight": weight, "bias": c.copy(), "n_copies": int(rbm.n_copies),
                         "activation": HIDDEN_NAMES[hidden_code(rbm.hidden)]})

@@ -55,7 +55,7 @@ def _model(rbm):
 
 
 def _check_rows(rbm, X, name="X"):
-    return rbm._check_X(X, name)
+    return rbm.validate_rows(X, name)
 
 
 # ----------------------------------------------------------------- exact

@@ -242,6 +242,21 @@ class RBM(EstimatorMixin):
             raise TypeError(f"verbose must be an int; got {self.verbose!r}")
         return hyper, backend, n_threads
 
+    def training_settings(self) -> Hyper:
+        """Every setting validated as ``fit`` validates it, and the training settings
+        that ``fit`` hands to :func:`fastrbm.ops.fit_epoch`.
+
+        Returns
+        -------
+        fastrbm.state.Hyper
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming the first setting that is out of range or of the wrong type.
+        """
+        return self._check_settings()[0]
+
     @property
     def _is_gaussian(self) -> bool:
         return visible_code(self.visible) == _GAUSSIAN
@@ -372,6 +387,46 @@ class RBM(EstimatorMixin):
             X, name, dtype=dtype, n_features=n_features,
             bernoulli=not self._is_gaussian, out_of_range=self._out_of_range,
             estimator=type(self).__name__)
+
+    def validate_rows(self, X, name: str = "X") -> np.ndarray:
+        """``X`` checked as every method of the fitted model checks its input.
+
+        Parameters
+        ----------
+        X : array-like (n_rows, n_features_in_)
+        name : str
+            The argument's name in error messages.
+
+        Returns
+        -------
+        ndarray (n_rows, n_features_in_) in the model's dtype
+            ``X`` itself when it already is one.
+
+        Raises
+        ------
+        ValueError, TypeError
+            Wrong shape, non-finite values, values outside [0, 1] for Bernoulli visible
+            units (``BernoulliRBM`` warns instead), other feature names than at fit.
+        sklearn.exceptions.NotFittedError
+        """
+        self._check_fitted()
+        return self._check_X(X, name)
+
+    def next_sample_stream(self) -> tuple:
+        """``(seed, step)`` of the model's next sampling call, as ``gibbs`` and
+        ``sample`` draw them, and advance the counter (the next call gets fresh random
+        numbers; the sequence is fixed by ``random_state``).
+
+        Returns
+        -------
+        (int, int)
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+        """
+        self._check_fitted()
+        return self._seed, self._next_sample_step()
 
     # ------------------------------------------------------------ training
     def _initialise(self, X, hyper, backend):

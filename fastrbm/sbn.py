@@ -70,7 +70,7 @@ def sample_hidden(rbm, V: np.ndarray, seed: int, stream: int, step: int) -> np.n
     """
     m = _fitted_args(rbm)
     seed, stream, step = _check_stream(seed, stream, step)
-    V = rbm._check_X(V, "V")
+    V = rbm.validate_rows(V, "V")
     return ops.hidden_sample(V, m.W, m.c, m.sigma, hidden=m.hidden, n_copies=m.n_copies,
                              seed=seed, stream=stream, step=step, n_threads=m.n_threads,
                              backend=m.backend)
@@ -105,7 +105,7 @@ def _seed_and_step(rbm, random_state):
     """(seed, step): from ``random_state`` if given, else the RBM's own sample counter."""
     if random_state is not None:
         return seed_from(random_state), 0
-    return rbm._seed, rbm._next_sample_step()
+    return rbm.next_sample_stream()
 
 
 def ancestral_sample(rbm, n_samples: int = 1, depth: int = 100, *, random_state=None,
@@ -202,7 +202,7 @@ def learning_rule(rbm, V, depth: int = 2, *, random_state=None) -> SBNGradient:
     W = _fitted_args(rbm).W
     _check_bernoulli(rbm, "learning_rule")
     depth = check_positive_int(depth, "depth")
-    V = rbm._check_X(V, "V")
+    V = rbm.validate_rows(V, "V")
     seed, step = _seed_and_step(rbm, random_state)
     n = V.shape[0]
     dW = np.zeros(W.shape)

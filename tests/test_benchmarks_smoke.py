@@ -42,7 +42,7 @@ def test_every_configuration_and_dtype_present(quick_result):
     assert {c["name"] for c in result["configs"]} == CONFIGS
     for cfg in result["configs"]:
         assert set(cfg["results"]) == DTYPES
-        for key in ("n_visible", "n_hidden", "batch_size", "n_batches", "basis", "targets"):
+        for key in ("n_visible", "n_hidden", "batch_size", "n_batches", "basis"):
             assert key in cfg
 
 
@@ -66,9 +66,6 @@ def test_every_field_of_every_configuration(quick_result):
             assert r["ratios"]["epoch_overhead"] > 0
             assert set(r["per_batch"]) == {"kernel_epoch", "fit_epoch", "reference_epoch",
                                            "sklearn_epoch", "torch_epoch"}
-            assert {c["what"] for c in r["checks"]} <= set(cfg["targets"])
-            for c in r["checks"]:
-                assert set(c) == {"what", "value", "target", "ok"}
 
 
 def test_peers_only_skipped_with_a_reason(quick_result):

@@ -74,7 +74,7 @@ def test_exact_log_z_bernoulli_visible_matches_brute_force(hidden):
 def test_exact_log_z_hidden_side_equals_visible_side(hidden):
     # 14 visible, 2 hidden: the hidden side (4 or 16 states) is enumerated
     rbm = _random_model("bernoulli", hidden, nv=14, nh=2, seed=2)
-    side, n = _maths.exact_states(0, rbm._hyper().hidden, 14, 2, rbm.n_copies)
+    side, n = _maths.exact_states(0, rbm.training_settings().hidden, 14, 2, rbm.n_copies)
     assert side == "hidden" and n < 2**14
     V = ((np.arange(2**14)[:, None] >> np.arange(14)) & 1).astype(np.float64)
     visible_side = _maths._logsumexp(-rbm.free_energy(V))

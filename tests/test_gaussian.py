@@ -339,10 +339,10 @@ def test_gaussian_defaults():
     """GaussianRBM = RBM(gaussian, nrelu), small learning rate, mean reconstructions."""
     m = GaussianRBM()
     assert (m.visible, m.hidden, m.learning_rate, m.sigma) == ("gaussian", "nrelu", 0.005, 1.0)
-    h = m._hyper()
+    h = m.training_settings()
     assert h.sample_visible is False and h.sigma_learning_rate == pytest.approx(0.0005)
-    assert RBM(visible="gaussian")._hyper().learning_rate == 0.005
-    assert RBM()._hyper().learning_rate == 0.1
+    assert RBM(visible="gaussian").training_settings().learning_rate == 0.005
+    assert RBM().training_settings().learning_rate == 0.1
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -272,6 +272,61 @@ def test_estimators_and_tools_reach_the_kernels_only_through_ops(name):
     assert not imported & {"_kernels", "_ais", "reference"}, (name, imported)
 
 
+# what a module above ops may call on another object's private names: scikit-learn's
+# own protocol, and the DBN's checks of its layers' fitted structure against their
+# settings (it owns its layers; the record is the RBM's, not an API)
+ALLOWED_PRIVATE_CALLS = {"_param_names", "_fitted_record", "_structure"}
+
+
+def _private_calls(path: pathlib.Path) -> set:
+    """``obj._name(...)`` calls in ``path`` on anything but ``self``, ``cls`` or
+    ``super()``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        attr, owner = node.func.attr, node.func.value
+        if not attr.startswith("_") or attr.startswith("__"):
+            continue
+        if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+            continue
+        if isinstance(owner, ast.Call) and getattr(owner.func, "id", "") == "super":
+            continue
+        found.add(attr)
+    return found
+
+
+@pytest.mark.parametrize("name", ("dbn.py", "sbn.py", "evaluation.py", "cli.py",
+                                  "datasets.py"))
+def test_tools_use_the_models_public_accessors(name):
+    calls = _private_calls(PACKAGE / name) - ALLOWED_PRIVATE_CALLS
+    assert not calls, f"{name} calls private methods of other objects: {sorted(calls)}"
+
+
+def test_public_accessors():
+    X = make_data(8, 40, NV, np.float32, visible=0)
+    model = RBM(NH, n_iter=1, random_state=3, batch_size=10).fit(X)
+    hyper = model.training_settings()
+    assert (hyper.batch_size, hyper.learning_rate, hyper.k) == (10, 0.1, 1)
+    model.set_params(k=0)
+    with pytest.raises(ValueError, match="k"):
+        model.training_settings()
+    model.set_params(k=1)
+    assert model.validate_rows(X) is X
+    with pytest.raises(ValueError, match="V"):
+        model.validate_rows(X[:, :3], "V")
+    seed, step = model.next_sample_stream()
+    assert model.next_sample_stream() == (seed, step + 1)
+    # the counter is the one gibbs draws from: a clone whose counter was advanced once
+    # gives the same chain
+    twin = RBM(NH, n_iter=1, random_state=3, batch_size=10).fit(X)
+    twin.next_sample_stream()
+    twin.next_sample_stream()
+    np.testing.assert_array_equal(model.gibbs(X[:5]), twin.gibbs(X[:5]))
+    with pytest.raises(ValueError, match="not fitted"):   # NotFittedError
+        RBM().next_sample_stream()
+
+
 @pytest.mark.parametrize("name", ["hidden_conditional", "visible_conditional", "gibbs",
                                   "free_energy", "fit_epoch", "make_workspace",
                                   "fill_uniforms", "fill_normals", "ais"])
