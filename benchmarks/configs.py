@@ -25,6 +25,7 @@ class Config:
     hidden: str = "bernoulli"
     k: int = 1
     persistent: bool = False
+    optimizer: str = "sgd"
     basis: str = "step"
     label: str = ""
 
@@ -39,6 +40,8 @@ class Config:
 
     def describe(self) -> str:
         algo = f"{'PCD' if self.persistent else 'CD'}-{self.k}"
+        if self.optimizer != "sgd":
+            algo += f", {self.optimizer}"
         units = "" if self.bernoulli else f" {self.visible}/{self.hidden}"
         return f"{self.n_visible}x{self.n_hidden}, B={self.batch_size}, {algo}{units}"
 
@@ -52,6 +55,7 @@ FULL = (
            label="Gaussian + NReLU, a"),
     Config("a_pcd1", 784, 500, 100, 20, persistent=True, basis="step", label="PCD-1 at a"),
     Config("a_cd10", 784, 500, 100, 20, k=10, basis="step", label="CD-10 at a"),
+    Config("a_adam", 784, 500, 100, 20, optimizer="adam", basis="step", label="Adam at a"),
 )
 
 

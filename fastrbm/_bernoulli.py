@@ -88,6 +88,10 @@ class BernoulliRBM(RBM):
     k = 1
     persistent = True
     momentum = 0.0
+    optimizer = "sgd"
+    beta_1 = 0.9
+    beta_2 = 0.999
+    epsilon = 1e-8
     weight_decay = 0.0
     l1 = 0.0
     sparsity_target = 0.1

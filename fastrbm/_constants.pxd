@@ -14,6 +14,12 @@ cdef enum:
     HID_NRELU = 2
     N_HIDDEN_CODES = 3
 
+# ------------------------------------------------------------ optimisers
+cdef enum:
+    OPT_SGD = 0             # momentum SGD
+    OPT_ADAM = 1            # Adam (Kingma & Ba 2015)
+    N_OPTIMIZER_CODES = 2
+
 # ------------------------------------------------------------ unit arithmetic
 cdef enum:
     # Stepped units draw their copies' words in one stack buffer of 2 * MAX_COPIES words.

@@ -9,6 +9,8 @@ globals().update(
     #: Unit codes of the kernels (``visible=`` / ``hidden=`` arguments).
     VISIBLE_CODES={"bernoulli": VIS_BERNOULLI, "gaussian": VIS_GAUSSIAN},
     HIDDEN_CODES={"bernoulli": HID_BERNOULLI, "stepped": HID_STEPPED, "nrelu": HID_NRELU},
+    #: Optimiser codes of the training kernels (``Hyper.optimizer``).
+    OPTIMIZER_CODES={"sgd": OPT_SGD, "adam": OPT_ADAM},
     #: Largest ``n_copies`` of stepped units.
     MAX_COPIES=MAX_COPIES,
     #: Half-width of the exact NReLU sampler's window, by dtype.

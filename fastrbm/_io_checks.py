@@ -41,6 +41,9 @@ RBM_CLASSES = {cls.__name__: cls for cls in (RBM, BernoulliRBM, GaussianRBM)}
 CLASSES = dict(RBM_CLASSES, DBN=DBN)
 RBM_ARRAYS = ("components_", "intercept_hidden_", "intercept_visible_", "sigma_")
 STATE_ARRAYS = ("mW", "mb", "mc", "mz", "chains", "q")
+#: Adam's second moments: written only for a state that Adam has updated (the fitted
+#: record's ``adam_steps`` > 0), so files of momentum-SGD models are as before.
+ADAM_ARRAYS = ("vW", "vb", "vc", "vz")
 
 #: Layers of a DBN: the limit DBN itself enforces.
 MAX_LAYERS = _MAX_LAYERS
@@ -51,7 +54,7 @@ MAX_JSON_CHARS = 1 << 22
 #: (top, model, fitted, layers, layer record, its params, ...); the margin costs nothing.
 MAX_JSON_DEPTH = 10
 #: Most members an archive can need: the record and every array of MAX_LAYERS layers.
-MAX_MEMBERS = 1 + MAX_LAYERS * (len(RBM_ARRAYS) + len(STATE_ARRAYS))
+MAX_MEMBERS = 1 + MAX_LAYERS * (len(RBM_ARRAYS) + len(STATE_ARRAYS) + len(ADAM_ARRAYS))
 #: Counters (epochs, updates, sample calls) are kept below 2**63 (they index int64 streams).
 COUNTER_LIMIT = 2**63
 SEED_LIMIT = 2**64
@@ -312,6 +315,8 @@ _RBM_FITTED_FIELDS = {
     "n_sample_calls": check_counter,
     "state": check_bool,
 }
+#: Fields a file may lack (written by later versions; absent means the value given).
+_RBM_OPTIONAL_FITTED_FIELDS = {"adam_steps": (check_counter, 0)}
 _DBN_FITTED_FIELDS = {
     "n_features_in_": check_features,
     "seed": check_seed,
@@ -320,10 +325,16 @@ _DBN_FITTED_FIELDS = {
 _RECORD_FIELDS = ("class", "params", "fitted", "prefix")
 
 
-def check_fields(value, where: str, table: Mapping[str, Callable], extra=()) -> dict:
-    """A JSON object with exactly the keys of ``table`` (and ``extra``), each checked."""
-    check_object(value, where, required=tuple(table) + tuple(extra))
-    return {k: check(value[k], f"{where}.{k}") for k, check in table.items()}
+def check_fields(value, where: str, table: Mapping[str, Callable], extra=(),
+                 optional: Mapping[str, tuple] = None) -> dict:
+    """A JSON object with exactly the keys of ``table`` (and ``extra``), and maybe those
+    of ``optional`` (name: (check, default)), each checked."""
+    optional = optional or {}
+    check_object(value, where, required=tuple(table) + tuple(extra), optional=optional)
+    fields = {k: check(value[k], f"{where}.{k}") for k, check in table.items()}
+    for k, (check, default) in optional.items():
+        fields[k] = check(value[k], f"{where}.{k}") if k in value else default
+    return fields
 
 
 def check_prefix(value, where: str, expected: str) -> str:
@@ -348,7 +359,10 @@ class RBMPlan:
             if require_fitted:
                 fail(f"{where}.fitted", "must describe a fitted layer; got null")
             return
-        self.fitted = check_fields(rec["fitted"], f"{where}.fitted", _RBM_FITTED_FIELDS)
+        self.fitted = check_fields(rec["fitted"], f"{where}.fitted", _RBM_FITTED_FIELDS,
+                                   optional=_RBM_OPTIONAL_FITTED_FIELDS)
+        if self.fitted["adam_steps"] and not self.fitted["state"]:
+            fail(f"{where}.fitted.adam_steps", "must be 0 when no training state is saved")
         self._expect_arrays()
 
     def _expect_arrays(self) -> None:
@@ -365,6 +379,9 @@ class RBMPlan:
                 "state/mc": ((nh,), hid), "state/mz": ((nv,), vis),
                 "state/chains": ((bs, nh), f"batch_size={bs}, {hid}"),
                 "state/q": ((nh,), hid)})
+        if self.fitted["adam_steps"]:
+            shapes.update({"state/vW": ((nh, nv), both), "state/vb": ((nv,), vis),
+                           "state/vc": ((nh,), hid), "state/vz": ((nv,), vis)})
         for name, (shape, origin) in shapes.items():
             self.specs.append(ArraySpec(self.prefix + name, shape, origin, self,
                                         positive=name == "sigma_"))
@@ -390,9 +407,13 @@ class RBMPlan:
         m._n_sample_calls = f["n_sample_calls"]
         m._state = None
         if f["state"]:
+            adam = f["adam_steps"] > 0
             m._state = TrainState(W=m.components_, b=m.intercept_visible_,
                                   c=m.intercept_hidden_, sigma=m.sigma_,
-                                  **{k: arrays[f"{p}state/{k}"] for k in STATE_ARRAYS})
+                                  **{k: arrays[f"{p}state/{k}"] for k in STATE_ARRAYS},
+                                  **{k: arrays[f"{p}state/{k}"] if adam else None
+                                     for k in ADAM_ARRAYS},
+                                  adam_steps=np.array([f["adam_steps"]], dtype=np.int64))
         return m
 
 

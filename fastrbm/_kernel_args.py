@@ -36,7 +36,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._constants import HIDDEN_CODES, MAX_COPIES, MAX_THREADS, VISIBLE_CODES
+from ._constants import HIDDEN_CODES, MAX_COPIES, MAX_THREADS, OPTIMIZER_CODES, VISIBLE_CODES
 
 #: BLAS takes 32-bit ints: no dimension may exceed this.
 BLAS_INT_MAX = 2**31 - 1
@@ -58,6 +58,7 @@ _GAUSSIAN = VISIBLE_CODES["gaussian"]
 _STATE_SHAPES = {
     "W": ("h", "v"), "b": ("v",), "c": ("h",), "sigma": ("v",), "mW": ("h", "v"),
     "mb": ("v",), "mc": ("h",), "mz": ("v",), "chains": (None, "h"), "q": ("h",),
+    "vW": ("h", "v"), "vb": ("v",), "vc": ("h",), "vz": ("v",),
 }
 _STATE_FIELDS = {f: (f"state.{f}", shape) for f, shape in _STATE_SHAPES.items()}
 
@@ -275,6 +276,12 @@ def hyper(h) -> None:
                   "sparsity_cost", "sparsity_decay", "sigma_learning_rate"):
         _real(_attr(h, field, "hyper"), f"hyper.{field}")
     _real(_attr(h, "min_sigma", "hyper"), "hyper.min_sigma", positive=True)
+    _int(_attr(h, "optimizer", "hyper"), "hyper.optimizer", 0, len(OPTIMIZER_CODES) - 1)
+    for field in ("beta_1", "beta_2"):
+        value = _real(_attr(h, field, "hyper"), f"hyper.{field}")
+        if not 0 <= value < 1:
+            raise ValueError(f"hyper.{field} must be in [0, 1); got {value!r}")
+    _real(_attr(h, "epsilon", "hyper"), "hyper.epsilon", positive=True)
     if h.learn_sigma and int(visible) != _GAUSSIAN:
         raise ValueError("hyper.learn_sigma needs Gaussian visible units (hyper.visible=1)")
 
@@ -298,7 +305,8 @@ def _workspace_shapes(h, nv: int, nh: int, n_neg: int) -> dict:
     """Smallest shape of each workspace buffer (rows: at least; columns: exactly)."""
     n_tot = int(h.batch_size) + n_neg
     return {"vstack": (n_tot, nv), "hstack": (n_tot, nh), "hsample": (int(h.batch_size), nh),
-            "scratch": (n_tot if h.learn_sigma else 1, nv), "vec_v": (4, nv), "vec_h": (3, nh)}
+            "scratch": (n_tot if h.learn_sigma else 1, nv), "vec_v": (4, nv), "vec_h": (3, nh),
+            "gradient": (nh if int(h.optimizer) == OPTIMIZER_CODES["adam"] else 1, nv)}
 
 
 def fit_epoch(state, h, X, order, seed, step0, n_threads, workspace, small_gemm) -> None:
@@ -306,7 +314,8 @@ def fit_epoch(state, h, X, order, seed, step0, n_threads, workspace, small_gemm)
 
     ``state`` holds C-contiguous writeable arrays of one float type: ``W`` (nh, nv),
     ``b``, ``sigma``, ``mb``, ``mz`` (nv,), ``c``, ``mc``, ``q`` (nh,), ``mW`` (nh, nv),
-    ``chains`` (n_chains, nh) with n_chains >= 1 for PCD. ``X`` (n_rows, nv) has that
+    ``chains`` (n_chains, nh) with n_chains >= 1 for PCD, Adam's ``vW``, ``vb``, ``vc``,
+    ``vz`` like ``mW``, ``mb``, ``mc``, ``mz``, and ``adam_steps`` (int64, (1,)). ``X`` (n_rows, nv) has that
     dtype and any strides; ``order`` is int64, 1-D, C-contiguous, with every entry in
     [0, n_rows). ``workspace`` is None or :func:`fastrbm._kernels.make_workspace`'s dict.
     """
@@ -319,6 +328,10 @@ def fit_epoch(state, h, X, order, seed, step0, n_threads, workspace, small_gemm)
                                 ((nh, nv) if len(s) == 2 else (nv,) if s == ("v",) else (nh,)))
                                for f, (n, s) in _STATE_FIELDS.items()):
         _array(_attr(state, field, "state"), name, dt, shape, writeable=True)
+    _array(_attr(state, "adam_steps", "state"), "state.adam_steps", _INT64, (1,),
+           writeable=True)
+    if not 0 <= int(state.adam_steps[0]) < 2**62:
+        raise ValueError(f"state.adam_steps must be in [0, 2**62); got {state.adam_steps[0]}")
     chains = state.chains
     if h.persistent and chains.shape[0] < 1:
         raise ValueError("state.chains must have at least one row for persistent CD")

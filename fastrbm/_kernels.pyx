@@ -26,7 +26,7 @@ from fastrbm._blas_runtime import blas_held_at_one
 
 from cython cimport floating
 from cython.parallel cimport parallel
-from libc.math cimport exp, log, INFINITY
+from libc.math cimport exp, log, pow, sqrt, INFINITY
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 
@@ -35,7 +35,7 @@ from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal, frbm_philo
 from fastrbm._unitmath cimport uniform, softplus, nrelu_phi
 from fastrbm._constants cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
                                 HID_NRELU, NRELU_CUTOFF, PARALLEL_MIN_ELEMENTS,
-                                MIN_UNITS_PER_THREAD, MIN_ROWS_PER_THREAD)
+                                MIN_UNITS_PER_THREAD, MIN_ROWS_PER_THREAD, OPT_ADAM)
 from fastrbm._passes cimport stream_hidden, stream_visible, _hidden_rows, _visible_rows
 
 from fastrbm._segments cimport (frbm_sched, frbm_sched_init, frbm_sched_claim,
@@ -85,6 +85,12 @@ cdef struct StepConfig:
     double sparsity_decay
     double sigma_learning_rate
     double min_sigma
+    int optimizer
+    double beta_1
+    double beta_2
+    double epsilon
+    int64_t adam_t_first    # Adam's step count t of this call's first minibatch
+    int first_batch         # this call's first minibatch
     uint64_t seed
     int n_chains
     bint small_gemm
@@ -99,6 +105,12 @@ cdef extern from "fastmath.h" nogil:
                              float pj, const float *vsum, float scale)
     void frbm_update_row_f64(double *W, double *mW, int64_t n, double lr, double l2,
                              double l1, double pj, const double *vsum, double scale)
+    void frbm_adam_row_f32(float *W, float *m, float *v, const float *G, int64_t n,
+                           float alpha, float eps, float b1, float b2, float l2, float l1,
+                           float pj, const float *vsum)
+    void frbm_adam_row_f64(double *W, double *m, double *v, const double *G, int64_t n,
+                           double alpha, double eps, double b1, double b2, double l2,
+                           double l1, double pj, const double *vsum)
     void frbm_column_sums_f32(const float *a, int n_rows, int ld, int lo, int hi, float *out)
     void frbm_column_sums_f64(const double *a, int n_rows, int ld, int lo, int hi,
                               double *out)
@@ -113,6 +125,29 @@ cdef inline void _update_row(floating *W, floating *mW, int64_t n, floating lr, 
         frbm_update_row_f32(W, mW, n, lr, l2, l1, pj, vsum, scale)
     else:
         frbm_update_row_f64(W, mW, n, lr, l2, l1, pj, vsum, scale)
+
+
+cdef inline void _adam_rows(const StepConfig *cfg, const Batch *bt, floating *W,
+                            floating *m, floating *v, const floating *G, int64_t n,
+                            floating pj, const floating *vsum) noexcept nogil:
+    """Adam on n weights from their gradient G (C, vectorised; see fastmath.h)."""
+    if floating is float:
+        frbm_adam_row_f32(W, m, v, G, n, <float>bt.adam_alpha, <float>bt.adam_eps,
+                          <float>cfg.beta_1, <float>cfg.beta_2, <float>cfg.weight_decay,
+                          <float>cfg.l1, pj, vsum)
+    else:
+        frbm_adam_row_f64(W, m, v, G, n, bt.adam_alpha, bt.adam_eps, cfg.beta_1,
+                          cfg.beta_2, cfg.weight_decay, cfg.l1, pj, vsum)
+
+
+cdef inline floating _adam_step(floating *m, floating *v, floating g, floating alpha,
+                                const StepConfig *cfg, const Batch *bt) noexcept nogil:
+    """One Adam moment update of a scalar parameter; returns its change (the same
+    operations as frbm_adam_row)."""
+    cdef floating b1 = <floating>cfg.beta_1, b2 = <floating>cfg.beta_2
+    m[0] = b1 * m[0] + (1 - b1) * g
+    v[0] = b2 * v[0] + (1 - b2) * (g * g)
+    return alpha * m[0] / (<floating>sqrt(v[0]) + <floating>bt.adam_eps)
 
 
 cdef inline void _column_sums(const floating *a, int n_rows, int ld, int lo, int hi,
@@ -232,6 +267,9 @@ cdef struct Batch:
     int neg_chunk
     int vis_chunk
     int grad_chunk
+    double adam_alpha       # Adam's step size and epsilon with the bias correction of
+    double adam_alpha_z     # this step folded in (lr sqrt(1 - b2^t) / (1 - b1^t), ...)
+    double adam_eps
 
 
 # The arrays of an epoch (one float type; see _fit_epoch_typed for the shapes).
@@ -245,6 +283,11 @@ cdef struct EpochBuffers:
     void *mb
     void *mc
     void *mz
+    void *vW                # Adam's second moments
+    void *vb
+    void *vc
+    void *vz
+    void *gradient          # (nh, nv): Adam's weight gradient (the gemm's output)
     void *chains
     void *q
     void *vstack            # (n_pos + n_neg, nv): data rows (scaled), then chain rows
@@ -273,6 +316,15 @@ cdef inline void _batch(const StepConfig *cfg, int n, int batch_size, int s, uin
     bt.neg_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_neg * cfg.nv, bt.n_neg)
     bt.vis_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_neg * cfg.nh, 0)
     bt.grad_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_tot * cfg.nv, 0)
+    cdef double t, c1, c2
+    if cfg.optimizer == OPT_ADAM:
+        # alpha m / (sqrt(v) + eps) with these is Adam's alpha m^ / (sqrt(v^) + eps)
+        t = <double>(cfg.adam_t_first + (s - cfg.first_batch))
+        c1 = 1 - pow(cfg.beta_1, t)
+        c2 = sqrt(1 - pow(cfg.beta_2, t))
+        bt.adam_alpha = cfg.learning_rate * c2 / c1
+        bt.adam_alpha_z = cfg.sigma_learning_rate * c2 / c1
+        bt.adam_eps = cfg.epsilon * c2
 
 
 cdef inline int _n_phases(const StepConfig *cfg) noexcept nogil:
@@ -385,6 +437,10 @@ cdef inline void _update_visible(const StepConfig *cfg, const Batch *bt, EpochBu
     cdef floating *sigma = <floating *>buf.sigma
     cdef floating *mb = <floating *>buf.mb
     cdef floating *mz = <floating *>buf.mz
+    cdef floating *vb = <floating *>buf.vb
+    cdef floating *vz = <floating *>buf.vz
+    cdef bint adam = cfg.optimizer == OPT_ADAM
+    cdef floating step_z = 0
     cdef floating *bias_vis = <floating *>buf.bias_vis
     cdef floating *inv_sigma = <floating *>buf.inv_sigma
     cdef floating *col_a = <floating *>buf.col_a
@@ -407,14 +463,21 @@ cdef inline void _update_visible(const StepConfig *cfg, const Batch *bt, EpochBu
             if not cfg.sample_visible:
                 # a mean reconstruction leaves out the unit noise: E[eps^2] / 2 per row
                 g = g - <floating>0.5
-            mz[i] = mom * mz[i] + <floating>cfg.sigma_learning_rate * g
+            if adam:
+                step_z = _adam_step(&mz[i], &vz[i], g, <floating>bt.adam_alpha_z, cfg, bt)
+            else:
+                mz[i] = mom * mz[i] + <floating>cfg.sigma_learning_rate * g
+                step_z = mz[i]
         g = col_a[i] * wp - col_b[i] * wn
         if gauss:
             g = g / sigma[i]
-        mb[i] = mom * mb[i] + lr * g
-        b[i] = b[i] + mb[i]
+        if adam:
+            b[i] = b[i] + _adam_step(&mb[i], &vb[i], g, <floating>bt.adam_alpha, cfg, bt)
+        else:
+            mb[i] = mom * mb[i] + lr * g
+            b[i] = b[i] + mb[i]
         if cfg.learn_sigma:
-            zi = 2 * log(sigma[i]) + mz[i]
+            zi = 2 * log(sigma[i]) + step_z
             si = exp(zi / 2)
             sigma[i] = si if si > cfg.min_sigma else cfg.min_sigma
         if gauss:
@@ -422,6 +485,37 @@ cdef inline void _update_visible(const StepConfig *cfg, const Batch *bt, EpochBu
             bias_vis[i] = b[i] / sigma[i]
         else:
             bias_vis[i] = b[i]
+
+
+cdef inline void _adam_hidden(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                              floating *W, int j0, int j1) noexcept nogil:
+    """Adam for the rows j0..j1-1 of W and for c (statistics and penalty already made
+    by _update_hidden)."""
+    cdef floating *G = <floating *>buf.gradient
+    cdef floating *mW = <floating *>buf.mW
+    cdef floating *vW = <floating *>buf.vW
+    cdef floating *c = <floating *>buf.c
+    cdef floating *mc = <floating *>buf.mc
+    cdef floating *vc = <floating *>buf.vc
+    cdef floating *penalty = <floating *>buf.penalty
+    cdef floating *hcol_a = <floating *>buf.hcol_a
+    cdef floating *hcol_b = <floating *>buf.hcol_b
+    cdef int nv = cfg.nv, nh = cfg.nh
+    cdef Py_ssize_t j, row
+    _products(PRODUCT_GRADIENT, bt.n_tot, j0, j1, nv, nh, 1, <floating *>buf.hstack,
+              <floating *>buf.vstack, NULL, 0, G, bt.grad_chunk)
+    if cfg.sparsity_cost > 0:   # each row's visible means scaled by its own penalty
+        for j in range(j0, j1):
+            row = j * nv
+            _adam_rows(cfg, bt, W + row, mW + row, vW + row, G + row, nv,
+                       penalty[j] * <floating>bt.wp, <floating *>buf.col_a)
+    else:
+        row = <Py_ssize_t>j0 * nv
+        _adam_rows(cfg, bt, W + row, mW + row, vW + row, G + row, <int64_t>(j1 - j0) * nv,
+                   0, NULL)
+    for j in range(j0, j1):
+        c[j] = c[j] + _adam_step(&mc[j], &vc[j], hcol_a[j] + hcol_b[j] + penalty[j],
+                                 <floating>bt.adam_alpha, cfg, bt)
 
 
 cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
@@ -432,7 +526,9 @@ cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuf
     Momentum: with ``momentum >= MIN_FOLDED_MOMENTUM`` the gemm adds
     ``(lr / momentum) * gradient`` to ``mW`` with beta = 1 (BLAS then skips its separate
     pass scaling mW by beta) and the update pass, which reads mW anyway, multiplies the
-    sum by the momentum: ``momentum * mW + lr * gradient`` in one pass.
+    sum by the momentum: ``momentum * mW + lr * gradient`` in one pass. Adam needs the
+    gradient itself (for both moments): the gemm writes it into ``gradient`` and one
+    pass updates both moments and the weights.
     """
     cdef floating *hstack = <floating *>buf.hstack
     cdef floating *mW = <floating *>buf.mW
@@ -457,6 +553,9 @@ cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuf
             penalty[j] = <floating>cfg.sparsity_cost * (<floating>cfg.sparsity_target - q[j])
         else:
             penalty[j] = 0
+    if cfg.optimizer == OPT_ADAM:
+        _adam_hidden(cfg, bt, buf, W, j0, j1)
+        return
     _products(PRODUCT_GRADIENT, bt.n_tot, j0, j1, nv, nh, lr / mom if fold else lr, hstack,
               <floating *>buf.vstack, NULL, <floating>1 if fold else mom, mW, bt.grad_chunk)
     if sparse:      # the sparsity term scales each row's visible means differently
@@ -559,18 +658,23 @@ def make_workspace(hyper, n_visible, n_hidden, dtype):
         "scratch": np.empty((n_tot if hyper.learn_sigma else 1, n_visible), dtype=dtype),
         "vec_v": np.empty((VEC_V_ROWS, n_visible), dtype=dtype),
         "vec_h": np.empty((VEC_H_ROWS, n_hidden), dtype=dtype),
+        # Adam's weight gradient; a placeholder row for momentum SGD
+        "gradient": np.empty((n_hidden if hyper.optimizer == OPT_ADAM else 1, n_visible),
+                             dtype=dtype),
     }
 
 
 def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[:, ::1] W,
                      floating[::1] b, floating[::1] c, floating[::1] sigma,
                      floating[:, ::1] mW, floating[::1] mb, floating[::1] mc,
-                     floating[::1] mz, floating[:, ::1] chains, floating[::1] q,
-                     floating[:, ::1] vstack, floating[:, ::1] hstack,
+                     floating[::1] mz, floating[:, ::1] vW, floating[::1] vb,
+                     floating[::1] vc, floating[::1] vz, floating[:, ::1] chains,
+                     floating[::1] q, floating[:, ::1] vstack, floating[:, ::1] hstack,
                      floating[:, ::1] hsample, floating[:, ::1] scratch,
                      floating[:, ::1] vec_v, floating[:, ::1] vec_h,
-                     hyper, uint64_t seed, int n_threads, uint32_t step0, bint small_gemm,
-                     int first_batch, int n_batches):
+                     floating[:, ::1] gradient, hyper, uint64_t seed, int n_threads,
+                     uint32_t step0, bint small_gemm, int first_batch, int n_batches,
+                     int64_t adam_t_first):
     """Minibatches first_batch .. first_batch + n_batches - 1 of the epoch ``order``.
 
     The first call of an epoch (first_batch 0) sets the visible scalings its first step
@@ -584,9 +688,12 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
     cdef EpochBuffers buf
     cdef frbm_sched sched
-    _check_epoch_shapes(X, order, W, b, c, sigma, mW, mb, mc, mz, chains, q, vstack, hstack,
-                        hsample, scratch, vec_v, vec_h, batch_size, cfg, first_batch, n_batches)
+    _check_epoch_shapes(X, order, W, b, c, sigma, mW, mb, mc, mz, vW, vb, vc, vz, chains, q,
+                        vstack, hstack, hsample, scratch, vec_v, vec_h, gradient, batch_size,
+                        cfg, first_batch, n_batches)
     cfg.n_chains = chains.shape[0]
+    cfg.first_batch = first_batch
+    cfg.adam_t_first = adam_t_first
     nt = epoch_threads(batch_size, nv, nh, n_threads)
     if n == 0 or n_batches <= 0:
         return
@@ -603,6 +710,11 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     buf.mb = &mb[0]
     buf.mc = &mc[0]
     buf.mz = &mz[0]
+    buf.vW = &vW[0, 0]
+    buf.vb = &vb[0]
+    buf.vc = &vc[0]
+    buf.vz = &vz[0]
+    buf.gradient = &gradient[0, 0]
     buf.chains = &chains[0, 0]
     buf.q = &q[0]
     buf.vstack = &vstack[0, 0]
@@ -656,11 +768,13 @@ cdef _span(const char *first, Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t s0, Py_ss
 cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, floating[:, ::1] W,
                          floating[::1] b, floating[::1] c, floating[::1] sigma,
                          floating[:, ::1] mW, floating[::1] mb, floating[::1] mc,
-                         floating[::1] mz, floating[:, ::1] chains, floating[::1] q,
-                         floating[:, ::1] vstack, floating[:, ::1] hstack,
+                         floating[::1] mz, floating[:, ::1] vW, floating[::1] vb,
+                         floating[::1] vc, floating[::1] vz, floating[:, ::1] chains,
+                         floating[::1] q, floating[:, ::1] vstack, floating[:, ::1] hstack,
                          floating[:, ::1] hsample, floating[:, ::1] scratch,
                          floating[:, ::1] vec_v, floating[:, ::1] vec_h,
-                         int batch_size, StepConfig cfg, int first_batch, int n_batches):
+                         floating[:, ::1] gradient, int batch_size, StepConfig cfg,
+                         int first_batch, int n_batches):
     """The arrays of ``_fit_epoch_typed``, which Python can call directly: refuse
     inconsistent buffers instead of reading or writing past them.
 
@@ -677,7 +791,9 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
     for name, missing in (("X", X is None), ("order", order is None), ("W", W is None),
                           ("b", b is None), ("c", c is None), ("sigma", sigma is None),
                           ("mW", mW is None), ("mb", mb is None), ("mc", mc is None),
-                          ("mz", mz is None), ("chains", chains is None), ("q", q is None),
+                          ("mz", mz is None), ("vW", vW is None), ("vb", vb is None),
+                          ("vc", vc is None), ("vz", vz is None), ("gradient", gradient is None),
+                          ("chains", chains is None), ("q", q is None),
                           ("vstack", vstack is None), ("hstack", hstack is None),
                           ("hsample", hsample is None), ("scratch", scratch is None),
                           ("vec_v", vec_v is None), ("vec_h", vec_h is None)):
@@ -690,14 +806,17 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
         raise ValueError(f"X has {X.shape[1]} columns, the weights {nv}")
     for name, length, want in (("b", b.shape[0], nv), ("sigma", sigma.shape[0], nv),
                                ("mb", mb.shape[0], nv), ("mz", mz.shape[0], nv),
+                               ("vb", vb.shape[0], nv), ("vz", vz.shape[0], nv),
                                ("c", c.shape[0], nh), ("mc", mc.shape[0], nh),
+                               ("vc", vc.shape[0], nh),
                                ("q", q.shape[0], nh), ("chains", chains.shape[1], nh)):
         if length != want:
             raise ValueError(f"{name} must have {want} entries (W is {nh} x {nv}); got "
                              f"{length}")
-    if mW.shape[0] != nh or mW.shape[1] != nv:
-        raise ValueError(f"mW must have W's shape ({nh}, {nv}); got ({mW.shape[0]}, "
-                         f"{mW.shape[1]})")
+    for name, rows, cols in (("mW", mW.shape[0], mW.shape[1]),
+                             ("vW", vW.shape[0], vW.shape[1])):
+        if rows != nh or cols != nv:
+            raise ValueError(f"{name} must have W's shape ({nh}, {nv}); got ({rows}, {cols})")
     if cfg.persistent and chains.shape[0] < 1:
         raise ValueError("chains must have at least one row for persistent CD")
     if batch_size < 1:
@@ -708,6 +827,8 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
             or hsample.shape[0] < batch_size or hsample.shape[1] != nh
             or vec_v.shape[0] < VEC_V_ROWS or vec_v.shape[1] != nv
             or vec_h.shape[0] < VEC_H_ROWS or vec_h.shape[1] != nh
+            or gradient.shape[1] != nv
+            or (cfg.optimizer == OPT_ADAM and gradient.shape[0] < nh)
             or (cfg.learn_sigma and (scratch.shape[0] < batch_size + n_neg
                                      or scratch.shape[1] != nv))):
         raise ValueError("workspace does not fit this model and batch_size: make it with "
@@ -746,6 +867,12 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
             ("mb", _span(<const char *>&mb[0], 1, nv, 0, isz, isz), True),
             ("mc", _span(<const char *>&mc[0], 1, nh, 0, isz, isz), True),
             ("mz", _span(<const char *>&mz[0], 1, nv, 0, isz, isz), True),
+            ("vW", _span(<const char *>&vW[0, 0], nh, nv, nv * isz, isz, isz), True),
+            ("vb", _span(<const char *>&vb[0], 1, nv, 0, isz, isz), True),
+            ("vc", _span(<const char *>&vc[0], 1, nh, 0, isz, isz), True),
+            ("vz", _span(<const char *>&vz[0], 1, nv, 0, isz, isz), True),
+            ("gradient", _span(<const char *>&gradient[0, 0], gradient.shape[0], nv,
+                               nv * isz, isz, isz), True),
             ("q", _span(<const char *>&q[0], 1, nh, 0, isz, isz), True),
             ("chains", _span(<const char *>&chains[0, 0] if chains.shape[0] else NULL,
                              chains.shape[0], nh, nh * isz, isz, isz), True),
@@ -801,6 +928,12 @@ cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed,
     cfg.sparsity_decay = hyper.sparsity_decay
     cfg.sigma_learning_rate = hyper.sigma_learning_rate
     cfg.min_sigma = hyper.min_sigma
+    cfg.optimizer = hyper.optimizer
+    cfg.beta_1 = hyper.beta_1
+    cfg.beta_2 = hyper.beta_2
+    cfg.epsilon = hyper.epsilon
+    cfg.adam_t_first = 1
+    cfg.first_batch = 0
     cfg.seed = seed
     cfg.small_gemm = small_gemm
     cfg.hidden_chunk = _unit_chunk(nh)
@@ -845,6 +978,8 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
                          f"shape ({CHOICE_SIZE},), as fit_epoch makes it; got "
                          f"{type(choice_array).__name__}")
     cdef double[::1] choice = choice_array
+    cdef int64_t[::1] adam_steps = state.adam_steps
+    cdef bint adam = hyper.optimizer == OPT_ADAM
     with blas_held_at_one():
         while done < n_batches:
             # a call's first segment wakes the thread team and warms the caches: slower
@@ -855,10 +990,13 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
                     max(1, per // PROBE_SHARE), n_batches - done)
             t0 = frbm_seconds()
             _fit_epoch_typed(X, order, state.W, state.b, state.c, state.sigma, state.mW,
-                             state.mb, state.mc, state.mz, state.chains, state.q,
-                             ws["vstack"], ws["hstack"], ws["hsample"], ws["scratch"],
-                             ws["vec_v"], ws["vec_h"], hyper, seed, nt, step0, small_gemm,
-                             done, m)
+                             state.mb, state.mc, state.mz, state.vW, state.vb, state.vc,
+                             state.vz, state.chains, state.q, ws["vstack"], ws["hstack"],
+                             ws["hsample"], ws["scratch"], ws["vec_v"], ws["vec_h"],
+                             ws["gradient"], hyper, seed, nt, step0, small_gemm, done, m,
+                             adam_steps[0] + 1)
+            if adam:
+                adam_steps[0] += m
             seconds = frbm_seconds() - t0
             if done > 0 or m == n_batches:
                 record_segment(&choice[0], n_max, nt, m, seconds)

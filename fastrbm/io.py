@@ -10,8 +10,10 @@ Layout of the JSON record of a model::
     {"class": "RBM", "params": {...}, "fitted": null | {...}, "prefix": "..."}
 
 ``fitted`` has ``n_features_in_``, ``n_iter_``, ``seed``, ``n_updates``,
-``n_sample_calls`` and ``state`` (whether momentum and chains were saved) for an RBM;
-``n_features_in_``, ``seed``, ``n_sample_calls`` and ``layers`` (records) for a DBN.
+``n_sample_calls``, ``state`` (whether momentum and chains were saved) and
+``adam_steps`` (Adam updates made; when above 0, Adam's second moments ``state/vW``,
+``state/vb``, ``state/vc``, ``state/vz`` are saved too; files without the field load as
+0) for an RBM; ``n_features_in_``, ``seed``, ``n_sample_calls`` and ``layers`` (records) for a DBN.
 
 Loading trusts nothing in the file. The archive is read member by member with the
 ``.npy`` headers checked before any data (no pickle is ever loaded, an object array is
@@ -37,7 +39,8 @@ import numpy as np
 import numpy.lib.format as npy_format
 
 from . import _io_checks as checks
-from ._io_checks import FORMAT, META, RBM_ARRAYS, STATE_ARRAYS, VERSION, FormatError
+from ._io_checks import (ADAM_ARRAYS, FORMAT, META, RBM_ARRAYS, STATE_ARRAYS, VERSION,
+                         FormatError)
 from .dbn import DBN
 from .rbm import RBM
 
@@ -154,8 +157,9 @@ def _record(model, prefix: str, arrays: dict) -> dict:
         state = getattr(model, "_state", None)
         if state is not None and not _state_is_current(model, state):
             state = None
+        adam_steps = 0 if state is None else int(state.adam_steps[0])
         if state is not None:
-            for name in STATE_ARRAYS:
+            for name in STATE_ARRAYS + (ADAM_ARRAYS if adam_steps else ()):
                 arrays[f"{prefix}state/{name}"] = np.asarray(getattr(state, name))
         record["fitted"] = {
             "n_features_in_": _json_int(_fitted_attr(model, "n_features_in_")),
@@ -163,7 +167,7 @@ def _record(model, prefix: str, arrays: dict) -> dict:
             "seed": _json_int(_fitted_attr(model, "_seed")),
             "n_updates": _json_int(_fitted_attr(model, "_n_updates")),
             "n_sample_calls": _json_int(_fitted_attr(model, "_n_sample_calls")),
-            "state": state is not None}
+            "state": state is not None, "adam_steps": adam_steps}
     return record
 
 

@@ -29,6 +29,7 @@ from typing import Callable, Optional, Tuple
 import numpy as np
 
 from . import streams
+from ._constants import OPTIMIZER_CODES
 from ._blas_runtime import blas_threads, resolve_n_threads
 from .state import Hyper, TrainState
 from .units import VISIBLE_GAUSSIAN, hidden_code, visible_code
@@ -286,7 +287,9 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
                       sparsity_target: float = 0.1, sparsity_cost: float = 0.0,
                       sparsity_decay: float = 0.95, learn_sigma: bool = False,
                       sigma_learning_rate: Optional[float] = None, min_sigma: float = 0.1,
-                      sample_visible: Optional[bool] = None) -> Hyper:
+                      sample_visible: Optional[bool] = None, optimizer: str = "sgd",
+                      beta_1: float = 0.9, beta_2: float = 0.999,
+                      epsilon: float = 1e-8) -> Hyper:
     """The settings of a training step, validated, for :func:`fit_epoch`.
 
     Parameters
@@ -314,6 +317,15 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
     sample_visible : bool or None
         Sample the last reconstruction (True) or use its mean. None: sample, except
         for Gaussian visible units with a fixed sigma.
+    optimizer : {'sgd', 'adam'}
+        'sgd': momentum SGD as above. 'adam': Adam (Kingma & Ba 2015) on the same
+        gradient (weight decay, L1 and sparsity included), ``momentum`` unused:
+        ``m = beta_1 m + (1 - beta_1) g``, ``v = beta_2 v + (1 - beta_2) g^2``,
+        ``theta += learning_rate m^ / (sqrt(v^) + epsilon)`` with the bias-corrected
+        moments of update t = ``state.adam_steps + 1``; z = log sigma^2 of a learned
+        sigma with ``sigma_learning_rate``.
+    beta_1, beta_2 : float in [0, 1)
+    epsilon : float > 0
 
     Returns
     -------
@@ -340,6 +352,15 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
         sigma_learning_rate, "sigma_learning_rate", low=0.0)
     from ._kernel_args import n_copies as check_copies
 
+    if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZER_CODES:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZER_CODES)}; got "
+                         f"{optimizer!r}")
+    betas = [check_float(v, name, low=0.0, high=1.0) for name, v in
+             (("beta_1", beta_1), ("beta_2", beta_2))]
+    for name, value in zip(("beta_1", "beta_2"), betas):
+        if value >= 1:
+            raise ValueError(f"{name} must be in [0, 1); got {value!r}")
+
     check_copies(n_copies)
     return Hyper(
         visible=vis, hidden=hid, n_copies=int(n_copies), k=check_positive_int(k, "k"),
@@ -353,7 +374,9 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
         sparsity_decay=check_float(sparsity_decay, "sparsity_decay", low=0.0, high=1.0),
         learn_sigma=bool(learn_sigma), sigma_learning_rate=slr,
         min_sigma=check_float(min_sigma, "min_sigma", low=0.0, low_open=True),
-        sample_visible=bool(sample_visible))
+        sample_visible=bool(sample_visible), optimizer=OPTIMIZER_CODES[optimizer.lower()],
+        beta_1=betas[0], beta_2=betas[1],
+        epsilon=check_float(epsilon, "epsilon", low=0.0, low_open=True))
 
 
 def training_state(W: np.ndarray, b: np.ndarray, c: np.ndarray,

@@ -111,7 +111,15 @@ class RBM(EstimatorMixin):
         Step size on the minibatch-mean gradient. None: 0.1 for Bernoulli visible
         units, 0.005 for Gaussian ones (the practical guide's one to two orders smaller).
     momentum : float, default=0.5
-        ``m = momentum * m + learning_rate * gradient``; parameters move by ``m``.
+        ``m = momentum * m + learning_rate * gradient``; parameters move by ``m``
+        (``optimizer='sgd'``).
+    optimizer : {'sgd', 'adam'}, default='sgd'
+        'sgd': momentum SGD. 'adam': Adam (Kingma & Ba 2015) on the same gradient
+        (weight decay, L1 and sparsity included; ``momentum`` unused), inside the same
+        fused update pass; ``learning_rate=None`` then means 0.001. Switching optimizer
+        between calls restarts the moment buffers at zero.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's moment decays and its denominator's epsilon.
     weight_decay : float, default=0.0
         L2 penalty on the weights (not the biases).
     l1 : float, default=0.0
@@ -177,7 +185,9 @@ class RBM(EstimatorMixin):
     def __init__(self, n_components: int = 256, *, visible: str = "bernoulli",
                  hidden: str = "bernoulli", n_copies: int = 10, k: int = 1,
                  persistent: bool = False, learning_rate: Optional[float] = None,
-                 momentum: float = 0.5, weight_decay: float = 0.0, l1: float = 0.0,
+                 momentum: float = 0.5, optimizer: str = "sgd", beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8,
+                 weight_decay: float = 0.0, l1: float = 0.0,
                  sparsity_target: float = 0.1, sparsity_cost: float = 0.0,
                  sparsity_decay: float = 0.95, sigma: float = 1.0, learn_sigma: bool = False,
                  sigma_learning_rate: Optional[float] = None, min_sigma: float = 0.1,
@@ -193,6 +203,10 @@ class RBM(EstimatorMixin):
         self.persistent = persistent
         self.learning_rate = learning_rate
         self.momentum = momentum
+        self.optimizer = optimizer
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.weight_decay = weight_decay
         self.l1 = l1
         self.sparsity_target = sparsity_target
@@ -218,7 +232,7 @@ class RBM(EstimatorMixin):
         gauss = visible_code(self.visible) == _GAUSSIAN
         lr = self.learning_rate
         if lr is None:
-            lr = 0.005 if gauss else 0.1
+            lr = 0.001 if self.optimizer == "adam" else 0.005 if gauss else 0.1
         check_float(self.sigma, "sigma", low=0.0, low_open=True)
         return ops.training_settings(
             visible=self.visible, hidden=self.hidden, n_copies=_check_n_copies(self.n_copies),
@@ -227,7 +241,9 @@ class RBM(EstimatorMixin):
             l1=self.l1, sparsity_target=self.sparsity_target,
             sparsity_cost=self.sparsity_cost, sparsity_decay=self.sparsity_decay,
             learn_sigma=self.learn_sigma, sigma_learning_rate=self.sigma_learning_rate,
-            min_sigma=self.min_sigma, sample_visible=self.sample_visible)
+            min_sigma=self.min_sigma, sample_visible=self.sample_visible,
+            optimizer=self.optimizer, beta_1=self.beta_1, beta_2=self.beta_2,
+            epsilon=self.epsilon)
 
     def _check_settings(self):
         """Validate the settings every method shares; returns (hyper, backend, n_threads)."""
@@ -474,6 +490,7 @@ class RBM(EstimatorMixin):
                                               sparsity_target=hyper.sparsity_target)
         else:
             st.W, st.b, st.c, st.sigma = params
+        st.match_optimizer(hyper.optimizer)
         self._state = st
         return st
 
@@ -575,7 +592,7 @@ class RBM(EstimatorMixin):
         state = self._train_state(hyper)
         # kept between calls: partial_fit loops reuse the buffers, and the kernel keeps
         # its measurements of which thread count is faster there (see docs/threads.md)
-        key = (backend, hyper.batch_size, hyper.learn_sigma, X.shape[1],
+        key = (backend, hyper.batch_size, hyper.learn_sigma, hyper.optimizer, X.shape[1],
                state.W.shape[0], X.dtype)
         cached = getattr(self, "_workspace", None)
         if cached is None or cached[0] != key:
@@ -814,6 +831,7 @@ def _check_state(st, params) -> None:
     nh, nv = W.shape
     arrays = []
     for field, shape in (("mW", (nh, nv)), ("mb", (nv,)), ("mc", (nh,)), ("mz", (nv,)),
+                         ("vW", (nh, nv)), ("vb", (nv,)), ("vc", (nh,)), ("vz", (nv,)),
                          ("chains", (None, nh)), ("q", (nh,))):
         a = getattr(st, field)
         name = f"_state.{field}"
@@ -852,7 +870,9 @@ class GaussianRBM(RBM):
     def __init__(self, n_components: int = 256, *, visible: str = "gaussian",
                  hidden: str = "nrelu", n_copies: int = 10, k: int = 1,
                  persistent: bool = False, learning_rate: Optional[float] = 0.005,
-                 momentum: float = 0.5, weight_decay: float = 1e-4, l1: float = 0.0,
+                 momentum: float = 0.5, optimizer: str = "sgd", beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8,
+                 weight_decay: float = 1e-4, l1: float = 0.0,
                  sparsity_target: float = 0.1, sparsity_cost: float = 0.0,
                  sparsity_decay: float = 0.95, sigma: float = 1.0, learn_sigma: bool = False,
                  sigma_learning_rate: Optional[float] = None, min_sigma: float = 0.1,
@@ -863,6 +883,7 @@ class GaussianRBM(RBM):
         super().__init__(
             n_components, visible=visible, hidden=hidden, n_copies=n_copies, k=k,
             persistent=persistent, learning_rate=learning_rate, momentum=momentum,
+            optimizer=optimizer, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
             weight_decay=weight_decay, l1=l1, sparsity_target=sparsity_target,
             sparsity_cost=sparsity_cost, sparsity_decay=sparsity_decay, sigma=sigma,
             learn_sigma=learn_sigma, sigma_learning_rate=sigma_learning_rate,

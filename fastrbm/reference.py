@@ -31,7 +31,8 @@ from ._maths import free_energy as _free_energy
 from ._maths import log_likelihood  # noqa: F401
 from .units import (HIDDEN_BERNOULLI, HIDDEN_NRELU, HIDDEN_STEPPED,  # noqa: F401
                     NRELU_CUTOFF, VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN)
-from ._constants import NRELU_AIS_STRIDE, NRELU_WINDOW_FLOAT32, NRELU_WINDOW_FLOAT64
+from ._constants import (NRELU_AIS_STRIDE, NRELU_WINDOW_FLOAT32, NRELU_WINDOW_FLOAT64,
+                         OPTIMIZER_CODES)
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 _W0, _W1 = np.uint32(0x9E3779B9), np.uint32(0xBB67AE85)
@@ -217,7 +218,7 @@ def cd_step(state, hyper, v_batch, seed, step):
     the data's hidden sample (CD) or from ``state.chains`` (PCD); hidden means of the
     last visible. The last visible is sampled or its mean (``hyper.sample_visible``).
     Gradients are minibatch means; parameters move by momentum buffers:
-    ``m = momentum * m + lr * grad``, ``theta += m``.
+    ``m = momentum * m + lr * grad``, ``theta += m``, or by Adam (``hyper.optimizer``).
     """
     dt = state.W.dtype
     W, b, c = state.W, state.b, state.c
@@ -274,16 +275,50 @@ def cd_step(state, hyper, v_batch, seed, step):
         grad_W = grad_W + np.outer(pen, vt0.mean(0))
     grad_W = grad_W - dt.type(hyper.weight_decay) * W - dt.type(hyper.l1) * np.sign(W)
 
-    state.mW[...] = mom * state.mW + lr * grad_W
-    state.mb[...] = mom * state.mb + lr * grad_b
-    state.mc[...] = mom * state.mc + lr * grad_c
-    W += state.mW
-    b += state.mb
-    c += state.mc
+    if hyper.optimizer == OPTIMIZER_CODES["adam"]:
+        alpha, alpha_z, adam = _adam(state, hyper, dt)
+        W += adam(state.mW, state.vW, grad_W, alpha)
+        b += adam(state.mb, state.vb, grad_b, alpha)
+        c += adam(state.mc, state.vc, grad_c, alpha)
+        if hyper.learn_sigma:
+            step_z = adam(state.mz, state.vz, grad_z, alpha_z)
+        state.adam_steps[0] += 1
+    else:
+        state.mW[...] = mom * state.mW + lr * grad_W
+        state.mb[...] = mom * state.mb + lr * grad_b
+        state.mc[...] = mom * state.mc + lr * grad_c
+        W += state.mW
+        b += state.mb
+        c += state.mc
+        if hyper.learn_sigma:
+            state.mz[...] = mom * state.mz + dt.type(hyper.sigma_learning_rate) * grad_z
+            step_z = state.mz
     if hyper.learn_sigma:
-        state.mz[...] = mom * state.mz + dt.type(hyper.sigma_learning_rate) * grad_z
-        z = 2 * np.log(state.sigma) + state.mz
+        z = 2 * np.log(state.sigma) + step_z
         state.sigma[...] = np.maximum(np.exp(z / 2), dt.type(hyper.min_sigma))
+
+
+def _adam(state, hyper, dt):
+    """Adam's step sizes for update t = state.adam_steps + 1 and the moment update.
+
+    ``alpha m / (sqrt(v) + eps)`` with ``alpha = lr sqrt(1 - b2^t) / (1 - b1^t)`` and
+    ``eps = epsilon sqrt(1 - b2^t)`` is Kingma & Ba's ``lr m^ / (sqrt(v^) + epsilon)``
+    with the bias-corrected moments m^, v^; computed in float64 as the kernel does.
+    """
+    t = int(state.adam_steps[0]) + 1
+    c1 = 1 - hyper.beta_1 ** t
+    c2 = np.sqrt(1 - hyper.beta_2 ** t)
+    alpha = dt.type(hyper.learning_rate * c2 / c1)
+    alpha_z = dt.type(hyper.sigma_learning_rate * c2 / c1)
+    eps = dt.type(hyper.epsilon * c2)
+    b1, b2 = dt.type(hyper.beta_1), dt.type(hyper.beta_2)
+
+    def adam(m, v, g, step_size):
+        m[...] = b1 * m + (1 - b1) * g
+        v[...] = b2 * v + (1 - b2) * (g * g)
+        return step_size * m / (np.sqrt(v) + eps)
+
+    return alpha, alpha_z, adam
 
 
 def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=None,

@@ -6,8 +6,11 @@ Both backends (:mod:`fastrbm._kernels` and :mod:`fastrbm.reference`) update a
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Optional
 
 import numpy as np
+
+from ._constants import OPTIMIZER_CODES
 
 
 @dataclass
@@ -31,6 +34,12 @@ class Hyper:
     sigma_learning_rate: float
     min_sigma: float
     sample_visible: bool
+    #: 0: momentum SGD; 1: Adam (codes: fastrbm._constants.OPTIMIZER_CODES). Adam uses
+    #: ``beta_1``, ``beta_2``, ``epsilon`` and ignores ``momentum``.
+    optimizer: int = 0
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
 
 
 @dataclass
@@ -38,8 +47,12 @@ class TrainState:
     """Parameters, momentum buffers and persistent chains (all C-contiguous, one dtype).
 
     ``W`` has shape (n_hidden, n_visible) and is the estimator's ``components_``.
-    ``chains`` holds the PCD chains' hidden states (batch_size, n_hidden).
-    ``q`` is the running estimate of the hidden means used by the sparsity penalty.
+    ``mW``, ``mb``, ``mc``, ``mz`` are the momentum buffers of SGD, or Adam's first
+    moments; ``vW``, ``vb``, ``vc``, ``vz`` Adam's second moments (zeros when not given)
+    and ``adam_steps`` (int64, shape (1,)) the number of Adam updates made so far, which
+    Adam's bias correction needs. ``chains`` holds the PCD chains' hidden states
+    (batch_size, n_hidden). ``q`` is the running estimate of the hidden means used by
+    the sparsity penalty.
     """
 
     W: np.ndarray
@@ -52,6 +65,20 @@ class TrainState:
     mz: np.ndarray
     chains: np.ndarray
     q: np.ndarray
+    vW: Optional[np.ndarray] = None
+    vb: Optional[np.ndarray] = None
+    vc: Optional[np.ndarray] = None
+    vz: Optional[np.ndarray] = None
+    adam_steps: Optional[np.ndarray] = None
+
+    def __post_init__(self):
+        # a state made without Adam's buffers (older code, older files) gets zeros
+        for name, like in (("vW", self.mW), ("vb", self.mb), ("vc", self.mc),
+                           ("vz", self.mz)):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros_like(like))
+        if self.adam_steps is None:
+            self.adam_steps = np.zeros(1, dtype=np.int64)
 
     @classmethod
     def zeros_like_params(cls, W, b, c, sigma, n_chains, sparsity_target=0.0):
@@ -63,6 +90,20 @@ class TrainState:
             mz=np.zeros_like(sigma), chains=np.zeros((n_chains, W.shape[0]), dtype=dt),
             q=np.full(W.shape[0], sparsity_target, dtype=dt),
         )
+
+    def match_optimizer(self, optimizer: int) -> None:
+        """Zero the moment buffers when another optimizer made them.
+
+        SGD's momentum is not Adam's first moment: Adam starts (``adam_steps == 0``)
+        from zero moments, and SGD after Adam starts from zero momentum (and resets
+        ``adam_steps``).
+        """
+        adam = optimizer == OPTIMIZER_CODES["adam"]
+        if adam == bool(self.adam_steps[0]):
+            return      # Adam going on, or SGD going on
+        for name in ("mW", "mb", "mc", "mz", "vW", "vb", "vc", "vz"):
+            getattr(self, name)[...] = 0
+        self.adam_steps[0] = 0
 
     def copy(self) -> "TrainState":
         """A deep copy (used to roll back an epoch that diverged)."""

@@ -160,6 +160,28 @@ static FRBM_MULTIVERSION void frbm_update_row_##SUF(                            
         W[i] = w + m;                                                                     \
     }                                                                                     \
 }                                                                                         \
+/* Adam on n weights: g = (G + pj vsum) - l2 W - l1 sign W; m = b1 m + (1 - b1) g;         \
+   v = b2 v + (1 - b2) g^2; W += alpha m / (sqrt(v) + eps), where alpha and eps carry     \
+   the bias correction (fastrbm/_kernels.pyx, _batch).  fastrbm/reference.py does the     \
+   same operations in the same order, so the two agree to the rounding of G. */          \
+static FRBM_MULTIVERSION void frbm_adam_row_##SUF(                                       \
+    T *restrict W, T *restrict m, T *restrict v, const T *restrict G, int64_t n,          \
+    T alpha, T eps, T b1, T b2, T l2, T l1, T pj, const T *restrict vsum)                 \
+{                                                                                         \
+    const T c1 = (T)1 - b1, c2 = (T)1 - b2;                                               \
+    for (int64_t i = 0; i < n; i++) {                                                     \
+        T w = W[i];                                                                       \
+        T sgn = (w > 0 ? (T)1 : (T)0) - (w < 0 ? (T)1 : (T)0);                            \
+        T g = G[i];                                                                       \
+        if (vsum) g = g + pj * vsum[i];                                                   \
+        g = g - l2 * w - l1 * sgn;                                                        \
+        T mi = b1 * m[i] + c1 * g;                                                        \
+        T vi = b2 * v[i] + c2 * (g * g);                                                  \
+        m[i] = mi;                                                                        \
+        v[i] = vi;                                                                        \
+        W[i] = w + alpha * mi / (SQRT(vi) + eps);                                         \
+    }                                                                                     \
+}                                                                                         \
 static FRBM_MULTIVERSION void frbm_column_sums_##SUF(                                    \
     const T *restrict a, int n_rows, int ld, int lo, int hi, T *restrict out)             \
 {                                                                                         \
