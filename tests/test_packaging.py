@@ -247,3 +247,23 @@ def test_lazy_submodules_and_names_are_reachable(tmp_path):
         """)
     proc = _run(["-c", code], tmp_path)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_no_merge_conflict_markers_in_the_sources():
+    # a merge resolved by committing both sides once left these in the README
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    suffixes = (".py", ".pyx", ".pxd", ".h", ".md", ".toml", ".cfg", ".txt", ".in")
+    found = []
+    for folder in ("", "fastrbm", "src_c", "tests", "benchmarks", "docs", ".ci"):
+        path = os.path.join(root, folder)
+        if not os.path.isdir(path):
+            continue
+        for name in os.listdir(path):
+            full = os.path.join(path, name)
+            if not (os.path.isfile(full) and (name.endswith(suffixes) or folder == ".ci")):
+                continue
+            with open(full, encoding="utf-8", errors="replace") as f:
+                for number, line in enumerate(f, 1):
+                    if line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "=======\n":
+                        found.append(f"{os.path.join(folder, name)}:{number}")
+    assert not found, found
