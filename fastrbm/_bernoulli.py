@@ -104,6 +104,15 @@ class BernoulliRBM(RBM):
     sample_visible = True
     init_scale = 0.01
     dtype = None
+    # fastrbm's training control is not scikit-learn's: off, and not parameters here
+    learning_rate_schedule = None
+    momentum_schedule = None
+    validation_fraction = None
+    validation_metric = "free_energy_gap"
+    patience = None
+    checkpoint_every = 0
+    checkpoint_path = None
+    warm_start = False
 
     @property
     def h_samples_(self) -> np.ndarray:

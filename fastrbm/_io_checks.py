@@ -34,7 +34,13 @@ from .state import TrainState
 from .units import hidden_code, visible_code
 
 FORMAT = "fastrbm"
-VERSION = 1
+#: Version 2 (training control) added the optional ``fitted.validation`` record of an
+#: RBM (early-stopping bookkeeping) with its ``best/`` arrays, and the parameters
+#: ``learning_rate_schedule``, ``momentum_schedule``, ``validation_fraction``,
+#: ``validation_metric``, ``patience``, ``checkpoint_every``, ``checkpoint_path`` and
+#: ``warm_start``. Version 1 files (neither) are still read.
+VERSION = 2
+READ_VERSIONS = (1, 2)
 META = "__fastrbm__"
 
 RBM_CLASSES = {cls.__name__: cls for cls in (RBM, BernoulliRBM, GaussianRBM)}
@@ -44,6 +50,9 @@ STATE_ARRAYS = ("mW", "mb", "mc", "mz", "chains", "q")
 #: Adam's second moments: written only for a state that Adam has updated (the fitted
 #: record's ``adam_steps`` > 0), so files of momentum-SGD models are as before.
 ADAM_ARRAYS = ("vW", "vb", "vc", "vz")
+#: The kept training state of the best epoch (early stopping): TrainState's fields
+#: (and ADAM_ARRAYS when Adam had updated it).
+BEST_ARRAYS = ("W", "b", "c", "sigma") + STATE_ARRAYS
 
 #: Layers of a DBN: the limit DBN itself enforces.
 MAX_LAYERS = _MAX_LAYERS
@@ -54,7 +63,8 @@ MAX_JSON_CHARS = 1 << 22
 #: (top, model, fitted, layers, layer record, its params, ...); the margin costs nothing.
 MAX_JSON_DEPTH = 10
 #: Most members an archive can need: the record and every array of MAX_LAYERS layers.
-MAX_MEMBERS = 1 + MAX_LAYERS * (len(RBM_ARRAYS) + len(STATE_ARRAYS) + len(ADAM_ARRAYS))
+MAX_MEMBERS = 1 + MAX_LAYERS * (len(RBM_ARRAYS) + len(STATE_ARRAYS) + len(BEST_ARRAYS)
+                                + 2 * len(ADAM_ARRAYS))
 #: Counters (epochs, updates, sample calls) are kept below 2**63 (they index int64 streams).
 COUNTER_LIMIT = 2**63
 SEED_LIMIT = 2**64
@@ -173,6 +183,35 @@ def check_scalar_param(value, where: str):
     return value
 
 
+def check_schedule_param(value, where: str):
+    """A schedule as saved: null, a name, ``[name]``, ``[name, {"__dict__": {...}}]``
+    or ``{"__dict__": {...}}`` (plain values); its meaning is checked by the estimator
+    (:mod:`fastrbm.schedules`). Lists and dicts come back as the tuple and dict saved."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        check_list(value, where, 1, 2)
+        name = check_str(value[0], f"{where}[0]")
+        return (name,) if len(value) == 1 else (name, _plain_dict(value[1], f"{where}[1]"))
+    if isinstance(value, dict):
+        return _plain_dict(value, where)
+    fail(where, f"must be null, a schedule name, [name, parameters] or parameters with a "
+                f"name; got {json_kind(value)}")
+
+
+def _plain_dict(value, where: str) -> dict:
+    """``{"__dict__": {name: plain value}}`` as a dict."""
+    inner = check_object(value, where, required=("__dict__",))["__dict__"]
+    if not isinstance(inner, dict):
+        fail(f"{where}.__dict__", f"must be a JSON object; got {json_kind(inner)}")
+    return {k: check_scalar_param(v, f"{where}.__dict__.{k}") for k, v in inner.items()}
+
+
+#: Parameters of an RBM that are not plain values.
+_RBM_PARAM_DECODERS = {"learning_rate_schedule": check_schedule_param,
+                       "momentum_schedule": check_schedule_param}
+
+
 def check_random_state(value, where: str) -> Optional[int]:
     """random_state as saved: None or a 64-bit seed (generators are saved as None)."""
     return None if value is None else check_seed(value, where)
@@ -208,7 +247,7 @@ def rbm_from_params(cls_name, params, where: str) -> RBM:
     """An unfitted RBM-family estimator from a saved ``class`` and ``params``."""
     cls = _rbm_class(cls_name, f"{where}.class")
     values = _param_values(cls, params, f"{where}.params",
-                           {"random_state": check_random_state})
+                           dict(_RBM_PARAM_DECODERS, random_state=check_random_state))
     model = cls(**values)
     _settings_check(model, f"{where}.params", model._check_settings)
     return model
@@ -253,7 +292,8 @@ def check_rbm_params_param(value, where: str) -> Optional[dict]:
     inner = check_object(value, where, required=("__dict__",))["__dict__"]
     if not isinstance(inner, dict):
         fail(f"{where}.__dict__", f"must be a JSON object; got {json_kind(inner)}")
-    return {k: check_scalar_param(v, f"{where}.__dict__.{k}") for k, v in inner.items()}
+    return {k: _RBM_PARAM_DECODERS.get(k, check_scalar_param)(v, f"{where}.__dict__.{k}")
+            for k, v in inner.items()}
 
 
 _DBN_PARAM_DECODERS = {
@@ -316,7 +356,11 @@ _RBM_FITTED_FIELDS = {
     "state": check_bool,
 }
 #: Fields a file may lack (written by later versions; absent means the value given).
-_RBM_OPTIONAL_FITTED_FIELDS = {"adam_steps": (check_counter, 0)}
+_RBM_OPTIONAL_FITTED_FIELDS = {
+    "adam_steps": (check_counter, 0),
+    # checked by check_validation once n_iter_ is known
+    "validation": (lambda value, where: value, None),
+}
 _DBN_FITTED_FIELDS = {
     "n_features_in_": check_features,
     "seed": check_seed,
@@ -335,6 +379,44 @@ def check_fields(value, where: str, table: Mapping[str, Callable], extra=(),
     for k, (check, default) in optional.items():
         fields[k] = check(value[k], f"{where}.{k}") if k in value else default
     return fields
+
+
+def check_score(value, where: str) -> float:
+    """A validation score: a finite JSON number (the parser refuses non-finite ones)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        fail(where, f"must be a number; got {json_kind(value)}")
+    return float(value)
+
+
+_VALIDATION_FIELDS = ("scores", "best_epoch", "best_score", "since_best", "best_state")
+
+
+def check_validation(value, where: str, n_iter: int) -> dict:
+    """The early-stopping bookkeeping of an RBM, consistent in itself and with ``n_iter_``:
+    at most one score per epoch, a best epoch among them whose score is one of them
+    (null exactly when there are none), ``since_best`` at most the scores after it, a
+    best state only with a best epoch."""
+    check_object(value, where, required=_VALIDATION_FIELDS, optional=("best_adam_steps",))
+    scores = [check_score(v, f"{where}.scores[{i}]")
+              for i, v in enumerate(check_list(value["scores"], f"{where}.scores", 0, n_iter))]
+    best_epoch, best_score = value["best_epoch"], value["best_score"]
+    if (best_epoch is None) != (not scores) or (best_score is None) != (not scores):
+        fail(where, "best_epoch and best_score must be null exactly when there are no "
+                    "scores")
+    if scores:
+        check_int(best_epoch, f"{where}.best_epoch", 1, n_iter + 1)
+        if check_score(best_score, f"{where}.best_score") not in scores:
+            fail(f"{where}.best_score", f"{_short(best_score)} is none of the scores")
+    since = check_int(value["since_best"], f"{where}.since_best", 0, len(scores) + 1)
+    if check_bool(value["best_state"], f"{where}.best_state") and not scores:
+        fail(f"{where}.best_state", "a best state needs a best epoch")
+    best_adam = check_counter(value.get("best_adam_steps", 0), f"{where}.best_adam_steps")
+    if best_adam and not value["best_state"]:
+        fail(f"{where}.best_adam_steps", "must be 0 when no best state is saved")
+    return {"scores": scores, "best_epoch": best_epoch,
+            "best_score": None if best_score is None else float(best_score),
+            "since_best": since, "best_state": value["best_state"],
+            "best_adam_steps": best_adam}
 
 
 def check_prefix(value, where: str, expected: str) -> str:
@@ -359,10 +441,15 @@ class RBMPlan:
             if require_fitted:
                 fail(f"{where}.fitted", "must describe a fitted layer; got null")
             return
-        self.fitted = check_fields(rec["fitted"], f"{where}.fitted", _RBM_FITTED_FIELDS,
+        at = f"{where}.fitted"
+        self.fitted = check_fields(rec["fitted"], at, _RBM_FITTED_FIELDS,
                                    optional=_RBM_OPTIONAL_FITTED_FIELDS)
         if self.fitted["adam_steps"] and not self.fitted["state"]:
-            fail(f"{where}.fitted.adam_steps", "must be 0 when no training state is saved")
+            fail(f"{at}.adam_steps", "must be 0 when no training state is saved")
+        self.validation = None
+        if "validation" in rec["fitted"]:
+            self.validation = check_validation(rec["fitted"]["validation"],
+                                               f"{at}.validation", self.fitted["n_iter_"])
         self._expect_arrays()
 
     def _expect_arrays(self) -> None:
@@ -373,18 +460,24 @@ class RBMPlan:
         both = f"{hid}, {vis}"
         shapes = {"components_": ((nh, nv), both), "intercept_hidden_": ((nh,), hid),
                   "intercept_visible_": ((nv,), vis), "sigma_": ((nv,), vis)}
+        state = {"mW": ((nh, nv), both), "mb": ((nv,), vis), "mc": ((nh,), hid),
+                 "mz": ((nv,), vis), "chains": ((bs, nh), f"batch_size={bs}, {hid}"),
+                 "q": ((nh,), hid)}
+        adam = {"vW": ((nh, nv), both), "vb": ((nv,), vis), "vc": ((nh,), hid),
+                "vz": ((nv,), vis)}
         if self.fitted["state"]:
-            shapes.update({
-                "state/mW": ((nh, nv), both), "state/mb": ((nv,), vis),
-                "state/mc": ((nh,), hid), "state/mz": ((nv,), vis),
-                "state/chains": ((bs, nh), f"batch_size={bs}, {hid}"),
-                "state/q": ((nh,), hid)})
+            shapes.update({f"state/{k}": v for k, v in state.items()})
         if self.fitted["adam_steps"]:
-            shapes.update({"state/vW": ((nh, nv), both), "state/vb": ((nv,), vis),
-                           "state/vc": ((nh,), hid), "state/vz": ((nv,), vis)})
+            shapes.update({f"state/{k}": v for k, v in adam.items()})
+        if self.validation is not None and self.validation["best_state"]:
+            params = {"W": shapes["components_"], "b": shapes["intercept_visible_"],
+                      "c": shapes["intercept_hidden_"], "sigma": shapes["sigma_"]}
+            shapes.update({f"best/{k}": v for k, v in {**params, **state}.items()})
+            if self.validation["best_adam_steps"]:
+                shapes.update({f"best/{k}": v for k, v in adam.items()})
         for name, (shape, origin) in shapes.items():
             self.specs.append(ArraySpec(self.prefix + name, shape, origin, self,
-                                        positive=name == "sigma_"))
+                                        positive=name in ("sigma_", "best/sigma")))
 
     def signature(self) -> tuple:
         """What a layer's fitted arrays depend on, compared with the DBN's configuration."""
@@ -411,10 +504,29 @@ class RBMPlan:
             m._state = TrainState(W=m.components_, b=m.intercept_visible_,
                                   c=m.intercept_hidden_, sigma=m.sigma_,
                                   **{k: arrays[f"{p}state/{k}"] for k in STATE_ARRAYS},
-                                  **{k: arrays[f"{p}state/{k}"] if adam else None
-                                     for k in ADAM_ARRAYS},
-                                  adam_steps=np.array([f["adam_steps"]], dtype=np.int64))
+                                  **_adam_arrays(arrays, f"{p}state/", f["adam_steps"]))
+        self._build_validation(m, arrays)
         return m
+
+    def _build_validation(self, m: RBM, arrays: Mapping[str, np.ndarray]) -> None:
+        """The early-stopping bookkeeping (empty for files without it)."""
+        v = self.validation or {"scores": [], "best_epoch": None, "best_score": None,
+                                "since_best": 0, "best_state": False, "best_adam_steps": 0}
+        m.validation_scores_ = list(v["scores"])
+        m.best_epoch_ = v["best_epoch"]
+        m.best_validation_score_ = v["best_score"]
+        m._since_best = v["since_best"]
+        m._best_state = TrainState(
+            **{k: arrays[f"{self.prefix}best/{k}"] for k in BEST_ARRAYS},
+            **_adam_arrays(arrays, f"{self.prefix}best/", v["best_adam_steps"])
+        ) if v["best_state"] else None
+
+
+def _adam_arrays(arrays: Mapping[str, np.ndarray], prefix: str, adam_steps: int) -> dict:
+    """A TrainState's Adam fields from the file (zeros, by TrainState, when Adam had not
+    run)."""
+    fields = {k: arrays[prefix + k] if adam_steps else None for k in ADAM_ARRAYS}
+    return dict(fields, adam_steps=np.array([adam_steps], dtype=np.int64))
 
 
 def structure(rbm: RBM) -> tuple:
@@ -579,9 +691,9 @@ def check_header(meta: dict) -> dict:
     if isinstance(version, bool) or not isinstance(version, int):
         raise FormatError("version", f"format version must be the integer {VERSION}; got "
                                      f"{json_kind(version)}")
-    if version != VERSION:
+    if version not in READ_VERSIONS:
         raise FormatError("version", f"has format version {version}; this fastrbm reads "
-                                     f"version {VERSION}")
+                                     f"versions {', '.join(map(str, READ_VERSIONS))}")
     check_object(meta, "record", required=("format", "version", "model"))
     return meta["model"]
 

@@ -29,6 +29,11 @@ _STREAM_FIT = 0                     # propagate='sample' in fit: step 0
 _STREAM_SAMPLE = 1 << 8             # top-down pass of sample(): step = call counter
 _STREAM_BOUND = 2 << 8              # bound's up-pass samples: step = sample index
 _RESERVED = ("n_components", "visible", "hidden", "random_state")
+#: RBM parameters a DBN's layers cannot use: every layer would write the same
+#: checkpoint file, and DBN.fit always trains its layers afresh (no resuming).
+_NOT_FOR_LAYERS = ("checkpoint_every", "checkpoint_path", "warm_start")
+#: Layers trained by partial_fit (init='tied', above the first) have no validation.
+_FIT_ONLY = ("validation_fraction", "patience")
 
 #: Largest number of joint hidden states the bound enumerates exactly.
 MAX_EXACT_PATHS = 2**14
@@ -53,7 +58,11 @@ class DBN(EstimatorMixin):
     rbm_params : dict or None, default=None
         Settings shared by every layer (sizes form): any :class:`RBM` parameter except
         ``n_components``, ``visible``, ``hidden`` and ``random_state``, e.g.
-        ``dict(k=1, learning_rate=0.05, n_iter=20, batch_size=50)``.
+        ``dict(k=1, learning_rate=0.05, n_iter=20, batch_size=50)``. Schedules apply
+        to every layer; ``validation_fraction``/``patience`` make each layer (trained
+        by ``fit``) hold out rows of its own input and stop early on its own (refused
+        with ``init='tied'``); ``checkpoint_every``, ``checkpoint_path`` and
+        ``warm_start`` are refused.
     propagate : {'mean', 'sample'}, default='mean'
         Each layer learns on the hidden means of the layer below, or on one sample of
         them (drawn by the kernels).
@@ -160,7 +169,16 @@ class DBN(EstimatorMixin):
                                  f"by the DBN ('layers', 'visible', 'hidden', 'random_state')")
             if key not in valid:
                 raise ValueError(f"rbm_params has an unknown RBM parameter {key!r}; valid: "
-                                 f"{sorted(valid - set(_RESERVED))}")
+                                 f"{sorted(valid - set(_RESERVED) - set(_NOT_FOR_LAYERS))}")
+            if key in _NOT_FOR_LAYERS:
+                raise ValueError(f"rbm_params may not set {key!r}: a DBN trains its layers "
+                                 f"afresh in one fit and has no checkpoints (every layer "
+                                 f"would write the same file)")
+            if key in _FIT_ONLY and params[key] is not None and self.init == "tied" \
+                    and len(sizes) > 1:
+                raise ValueError(f"rbm_params may not set {key!r} with init='tied': the "
+                                 f"tied layers are trained by partial_fit, without "
+                                 f"validation")
         rbms = []
         for l, (size, hid) in enumerate(zip(sizes, hidden)):
             if l == 0:

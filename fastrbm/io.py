@@ -10,10 +10,13 @@ Layout of the JSON record of a model::
     {"class": "RBM", "params": {...}, "fitted": null | {...}, "prefix": "..."}
 
 ``fitted`` has ``n_features_in_``, ``n_iter_``, ``seed``, ``n_updates``,
-``n_sample_calls``, ``state`` (whether momentum and chains were saved) and
-``adam_steps`` (Adam updates made; when above 0, Adam's second moments ``state/vW``,
-``state/vb``, ``state/vc``, ``state/vz`` are saved too; files without the field load as
-0) for an RBM; ``n_features_in_``, ``seed``, ``n_sample_calls`` and ``layers`` (records) for a DBN.
+``n_sample_calls``, ``state`` (whether momentum and chains were saved), ``adam_steps``
+(Adam updates made; when above 0, Adam's second moments ``state/vW``, ``state/vb``,
+``state/vc``, ``state/vz`` are saved too; files without the field load as 0) and, from
+format version 2, ``validation`` (the early-stopping bookkeeping: ``scores``,
+``best_epoch``, ``best_score``, ``since_best``, ``best_state``, whether the best epoch's
+training state was saved as the ``best/`` arrays, and ``best_adam_steps``) for an RBM;
+``n_features_in_``, ``seed``, ``n_sample_calls`` and ``layers`` (records) for a DBN.
 
 Loading trusts nothing in the file. The archive is read member by member with the
 ``.npy`` headers checked before any data (no pickle is ever loaded, an object array is
@@ -29,6 +32,7 @@ import json
 import math
 import numbers
 import os
+import secrets
 import struct
 import sys
 import zipfile
@@ -39,7 +43,8 @@ import numpy as np
 import numpy.lib.format as npy_format
 
 from . import _io_checks as checks
-from ._io_checks import (ADAM_ARRAYS, FORMAT, META, RBM_ARRAYS, STATE_ARRAYS, VERSION,
+from ._io_checks import (ADAM_ARRAYS, BEST_ARRAYS, FORMAT, META, RBM_ARRAYS, STATE_ARRAYS,
+                         VERSION,
                          FormatError)
 from .dbn import DBN
 from .rbm import RBM
@@ -95,16 +100,37 @@ def save(model: Union[RBM, DBN], path: PathOrFile) -> None:
 
 
 def _write_path(path, arrays: dict) -> None:
-    """Write the archive to ``path``; a partly written file (disk full) is removed."""
+    """Write the archive to ``path`` atomically: into a temporary file in the same
+    folder, then renamed over ``path`` (``os.replace``), so that ``path`` is always
+    either the old file or the whole new one (a checkpoint read while it is written, a
+    full disk, a Ctrl-C); the temporary file is removed on any failure."""
+    path = os.fspath(path)
+    fd, tmp = _temporary_file(path)
     try:
-        with open(path, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
     except BaseException:
         try:
-            os.unlink(path)
+            os.unlink(tmp)
         except OSError:
             pass
         raise
+
+
+def _temporary_file(path: str) -> tuple[int, str]:
+    """(descriptor, name) of a new hidden file beside ``path``, created with the
+    permissions a plain ``open`` would give (mode 0o666 less the umask)."""
+    folder, base = os.path.split(os.path.abspath(path))
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file beside {path!r}")
 
 
 def _check_fitted(model) -> None:
@@ -128,8 +154,10 @@ def _fitted_attr(model, name: str):
 
 
 def _json_int(value):
-    """A counter as a JSON int; anything else is kept recognisable for the validator,
-    which then names the field."""
+    """A counter as a JSON int (None as null); anything else is kept recognisable for
+    the validator, which then names the field."""
+    if value is None:
+        return None
     if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
         return int(value)
     if isinstance(value, numbers.Real) and math.isfinite(value):
@@ -167,8 +195,37 @@ def _record(model, prefix: str, arrays: dict) -> dict:
             "seed": _json_int(_fitted_attr(model, "_seed")),
             "n_updates": _json_int(_fitted_attr(model, "_n_updates")),
             "n_sample_calls": _json_int(_fitted_attr(model, "_n_sample_calls")),
-            "state": state is not None, "adam_steps": adam_steps}
+            "state": state is not None, "adam_steps": adam_steps,
+            "validation": _validation_record(model, prefix, arrays)}
     return record
+
+
+def _validation_record(model, prefix: str, arrays: dict) -> dict:
+    """The early-stopping bookkeeping and, when kept and current, the best epoch's
+    training state (``best/`` arrays), so that a resumed run decides as the original."""
+    best = getattr(model, "_best_state", None)
+    if best is not None and not _state_is_current(model, best):
+        best = None
+    best_adam = 0 if best is None else int(best.adam_steps[0])
+    if best is not None:
+        for name in BEST_ARRAYS + (ADAM_ARRAYS if best_adam else ()):
+            arrays[f"{prefix}best/{name}"] = np.asarray(getattr(best, name))
+    scores = getattr(model, "validation_scores_", [])
+    best_score = getattr(model, "best_validation_score_", None)
+    return {"scores": [_json_float(v) for v in scores] if isinstance(scores, list)
+            else repr(scores),
+            "best_epoch": _json_int(getattr(model, "best_epoch_", None)),
+            "best_score": None if best_score is None else _json_float(best_score),
+            "since_best": _json_int(getattr(model, "_since_best", 0)),
+            "best_state": best is not None, "best_adam_steps": best_adam}
+
+
+def _json_float(value):
+    """A score as a JSON number; anything else kept recognisable for the validator."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) \
+            and math.isfinite(value):
+        return float(value)
+    return repr(value)
 
 
 def _layer_record(rbm, prefix: str, arrays: dict) -> dict:

@@ -7,6 +7,7 @@ for standardised real-valued data. Training runs one compiled call per epoch.
 """
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import sys
 import time
@@ -16,6 +17,9 @@ import numpy as np
 
 from . import streams
 from . import ops
+from . import _training_control as control
+from .schedules import LEARNING_RATE, MOMENTUM, Schedule, ScheduleSpec
+from .schedules import resolve as resolve_schedule
 from ._maths import pseudo_likelihood
 from ._estimator import EstimatorMixin, available_if
 from ._blas_runtime import resolve_n_threads
@@ -84,6 +88,18 @@ class ModelArrays(NamedTuple):
     def units(self) -> dict:
         """``visible``, ``hidden`` and ``n_copies``, as keyword arguments of ops."""
         return {"visible": self.visible, "hidden": self.hidden, "n_copies": self.n_copies}
+
+
+class _EpochPlan(NamedTuple):
+    """What one call of the epoch loop does: per-epoch scheduled values (their number
+    is the number of epochs), validation, early stopping and checkpoints."""
+
+    learning_rates: list
+    momenta: list
+    validator: Optional[control.Validator] = None
+    patience: Optional[int] = None
+    checkpoint_every: int = 0
+    checkpoint_path: Optional[str] = None
 
 
 class RBM(EstimatorMixin):
@@ -161,6 +177,43 @@ class RBM(EstimatorMixin):
         Print one line per epoch (epoch, reconstruction error, seconds).
     backend : {'cython', 'numpy'}, default='cython'
         'numpy' runs the same algorithm through :mod:`fastrbm.reference`.
+    learning_rate_schedule, momentum_schedule : None, str, tuple, dict or callable
+        Per-epoch values of ``learning_rate`` and ``momentum`` (see
+        :mod:`fastrbm.schedules`): None or ``'constant'``; ``('exponential',
+        {'decay': d})`` (``base * d**(epoch - 1)``); ``('linear', {'final': f,
+        'epochs': n})`` (from the base value at epoch 1 to ``f`` at epoch ``n``, then
+        ``f``); for the momentum ``'practical'`` (``initial=0.5`` before
+        ``switch_epoch=6``, ``final=0.9`` from it on); or a callable ``f(epoch)``.
+        Epochs count from 1 over the model's whole training (``n_iter_ + 1``), so
+        ``partial_fit`` and resumed runs follow the schedule of one ``fit``. When
+        ``sigma_learning_rate`` is None it follows the scheduled learning rate (a tenth).
+    validation_fraction : float in (0, 1) or None, default=None
+        Hold out ``round(fraction * n_samples)`` rows of ``X`` (chosen by the seed
+        alone) and score the model on them after every epoch of :meth:`fit`.
+        Exclusive with ``fit(validation_data=...)``.
+    validation_metric : str, default='free_energy_gap'
+        'free_energy_gap' (mean free energy of the validation rows minus that of as
+        many training rows, chosen by the seed; lower is better: the practical guide's
+        over-fitting monitor), 'reconstruction_error' (lower is better),
+        'pseudo_likelihood' (Bernoulli visible units; higher is better) or
+        'log_likelihood' (exact, by enumeration: small models only, refused at fit
+        start otherwise; higher is better).
+    patience : int or None, default=None
+        With validation: stop after this many epochs without a strict improvement of
+        the metric, and at the end of :meth:`fit` restore the training state of the
+        best epoch (parameters, momentum, chains, sparsity estimate; not the counters).
+        Keeps one copy of the training state (about twice the parameters plus the
+        chains) while fitting.
+    checkpoint_every : int, default=0
+        Save the model with :func:`fastrbm.io.save` after every this many epochs of
+        :meth:`fit` (0: never), atomically (a temporary file renamed over the target).
+        Needs schedules that the file can store (not callables).
+    checkpoint_path : str or None, default=None
+        The checkpoint file; may contain ``{epoch}``. Required with ``checkpoint_every``.
+    warm_start : bool, default=False
+        When True and the model is fitted, :meth:`fit` continues training until
+        ``n_iter_ == n_iter`` (at once done when already there) instead of starting
+        afresh: with a loaded checkpoint, this resumes the run bitwise.
 
     Attributes
     ----------
@@ -175,7 +228,12 @@ class RBM(EstimatorMixin):
         Column names of the dataframe given to ``fit`` (only when it had string
         names); later calls check that their data have the same columns in order.
     n_iter_ : int
-        Epochs trained so far.
+        Epochs trained so far (with early stopping: epochs run, not the best epoch).
+    validation_scores_ : list of float
+        The validation metric after each epoch of :meth:`fit` (empty without validation).
+    best_epoch_ : int or None
+        The epoch of the best validation score.
+    best_validation_score_ : float or None
     """
 
     _default_batch_size = 100
@@ -194,7 +252,12 @@ class RBM(EstimatorMixin):
                  sample_visible: Optional[bool] = None, batch_size: int = 100,
                  n_iter: int = 10, init_scale: float = 0.01, dtype="float32",
                  n_threads: Optional[int] = None, random_state=None, verbose: int = 0,
-                 backend: str = "cython"):
+                 backend: str = "cython", learning_rate_schedule: ScheduleSpec = None,
+                 momentum_schedule: ScheduleSpec = None,
+                 validation_fraction: Optional[float] = None,
+                 validation_metric: str = "free_energy_gap", patience: Optional[int] = None,
+                 checkpoint_every: int = 0, checkpoint_path: Optional[str] = None,
+                 warm_start: bool = False):
         self.n_components = n_components
         self.visible = visible
         self.hidden = hidden
@@ -225,6 +288,14 @@ class RBM(EstimatorMixin):
         self.random_state = random_state
         self.verbose = verbose
         self.backend = backend
+        self.learning_rate_schedule = learning_rate_schedule
+        self.momentum_schedule = momentum_schedule
+        self.validation_fraction = validation_fraction
+        self.validation_metric = validation_metric
+        self.patience = patience
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_path = checkpoint_path
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------ settings
     def _hyper(self) -> Hyper:
@@ -256,7 +327,40 @@ class RBM(EstimatorMixin):
         n_threads = resolve_n_threads(self.n_threads)
         if not isinstance(self.verbose, (int, np.integer, bool)):
             raise TypeError(f"verbose must be an int; got {self.verbose!r}")
+        self._schedules(hyper)
+        self._check_control()
         return hyper, backend, n_threads
+
+    def _schedules(self, hyper: Hyper) -> tuple[Schedule, Schedule]:
+        """The learning-rate and momentum schedules around the validated base values."""
+        return (resolve_schedule(self.learning_rate_schedule, hyper.learning_rate,
+                                 LEARNING_RATE),
+                resolve_schedule(self.momentum_schedule, hyper.momentum, MOMENTUM))
+
+    def _check_control(self) -> tuple:
+        """The validation, early-stopping and checkpoint settings, checked on their own
+        (what needs the data is checked at fit start): (fraction, patience, every, path)."""
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise TypeError(f"warm_start must be a bool; got {self.warm_start!r}")
+        fraction = control.check_fraction(self.validation_fraction)
+        control.check_metric(self.validation_metric, self._is_gaussian, None, 0, None)
+        patience = control.check_patience(self.patience)
+        every, path = control.check_checkpoints(self.checkpoint_every, self.checkpoint_path)
+        return fraction, patience, every, path
+
+    def _epoch_hyper(self, hyper: Hyper, learning_rate: float, momentum: float) -> Hyper:
+        """The settings of one epoch: the scheduled learning rate and momentum."""
+        changes = {"learning_rate": learning_rate, "momentum": momentum}
+        if self.sigma_learning_rate is None:
+            # ops.training_settings' default, "a tenth of the learning rate", follows
+            # the schedule too (the same value a set_params(learning_rate=...) gives)
+            changes["sigma_learning_rate"] = learning_rate / 10
+        return dataclasses.replace(hyper, **changes)
+
+    def _epoch_values(self, hyper: Hyper, first: int, last: int) -> tuple[list, list]:
+        """The scheduled (learning rates, momenta) of epochs ``first`` to ``last``."""
+        lr, mom = self._schedules(hyper)
+        return lr.values(first, last), mom.values(first, last)
 
     def training_settings(self) -> Hyper:
         """Every setting validated as ``fit`` validates it, and the training settings
@@ -312,7 +416,9 @@ class RBM(EstimatorMixin):
             seed = seed_from(self.random_state)
         self.__dict__.setdefault("n_features_in_", rec["n_features"])
         for name, default in (("n_iter_", 0), ("_n_updates", 0), ("_n_sample_calls", 0),
-                              ("_state", None), ("_seed", seed)):
+                              ("_state", None), ("_seed", seed), ("validation_scores_", []),
+                              ("best_epoch_", None), ("best_validation_score_", None),
+                              ("_since_best", 0), ("_best_state", None)):
             self.__dict__.setdefault(name, default)
         self._fit_record = rec
         return rec
@@ -445,13 +551,14 @@ class RBM(EstimatorMixin):
         return self._seed, self._next_sample_step()
 
     # ------------------------------------------------------------ training
-    def _initialise(self, X, hyper, backend):
+    def _initialise(self, X, hyper, backend, seed: Optional[int] = None):
         """Fresh parameters for data ``X`` (already validated), and the record of what
-        is fitted (structure, dtype, features) that every later call is checked against."""
+        is fitted (structure, dtype, features) that every later call is checked against.
+        ``seed``: the one drawn from ``random_state`` already (None: draw it here)."""
         dt = X.dtype
         nv, nh = X.shape[1], int(self.n_components)
         record = self._make_record(dt, nv)
-        self._seed = seed_from(self.random_state)
+        self._seed = seed_from(self.random_state) if seed is None else seed
         W = ops.normals((nh, nv), dt, seed=self._seed, stream=streams.PURPOSE_INIT,
                         backend=backend)
         W *= dt.type(self.init_scale)
@@ -464,6 +571,7 @@ class RBM(EstimatorMixin):
         self._n_updates = 0
         self._n_sample_calls = 0
         self._state = None
+        self._commit_validation(control.Record(), None)
         self._fit_record = record
 
     def _train_state(self, hyper) -> TrainState:
@@ -536,59 +644,161 @@ class RBM(EstimatorMixin):
             setattr(self, name + "_", a)
         return self
 
-    def fit(self, X, y=None, *, callback: Optional[Callable] = None):
-        """Train a fresh model for ``n_iter`` epochs.
+    def fit(self, X, y=None, *, validation_data=None, callback: Optional[Callable] = None):
+        """Train a fresh model for ``n_iter`` epochs (with ``warm_start``: continue a
+        fitted one until ``n_iter_ == n_iter``).
+
+        Every setting, the schedules' values for the epochs to run and the validation
+        settings are checked before the model changes.
 
         Parameters
         ----------
         X : array-like or sparse matrix (n_samples, n_features)
         y : ignored
+        validation_data : array-like (n_valid, n_features), optional
+            Rows to score after every epoch with ``validation_metric`` (exclusive with
+            ``validation_fraction``). A resumed run must be given the same rows.
         callback : callable, optional
             Called as ``callback(model, epoch_info)`` after every epoch, where
-            ``epoch_info`` is a dict with ``epoch``, ``seconds`` and
-            ``reconstruction_error`` (None unless ``verbose``); returning ``False``
-            stops training early.
+            ``epoch_info`` is a dict with ``epoch``, ``seconds``,
+            ``reconstruction_error`` (None unless ``verbose``), ``learning_rate`` and
+            ``momentum`` (the epoch's scheduled values) and ``validation_score`` (None
+            without validation); returning ``False`` stops training early.
 
         Returns
         -------
         self
         """
         hyper, backend, n_threads = self._check_settings()
-        X_in, X = X, self._check_X(X, fitted=False)
-        self._check_feature_names(X_in, reset=True)     # once X is known to be valid
-        self._initialise(X, hyper, backend)
-        return self._train(X, hyper, backend, n_threads, int(self.n_iter), callback)
+        warm = bool(self.warm_start) and hasattr(self, "components_")
+        X_in = X
+        X = self._fitted_rows(X, warm_start=True) if warm else self._check_X(X, fitted=False)
+        first = self.n_iter_ + 1 if warm else 1
+        rates, momenta = self._epoch_values(hyper, first, int(self.n_iter))
+        fraction, patience, every, path = self._check_control()
+        if every:
+            self._check_checkpoint_settings(path)
+        valid = self._validation_rows(X, validation_data, fraction)
+        seed = self._seed if warm else seed_from(self.random_state)
+        X, validator = self._validator(X, valid, fraction, seed)
+        if not warm:
+            self._check_feature_names(X_in, reset=True)     # once X is known to be valid
+            self._initialise(X, hyper, backend, seed=seed)
+        elif validator is not None and self._best_state is not None \
+                and self._best_state.chains.shape[0] != hyper.batch_size:
+            # the kept best state has the chains of another batch_size: it could not
+            # be restored into the training state, so early stopping starts afresh
+            self._commit_validation(control.Record(), None)
+        plan = _EpochPlan(rates, momenta, validator, patience if validator else None,
+                          every, path)
+        return self._train(X, hyper, backend, n_threads, plan, callback)
+
+    def _fitted_rows(self, X, warm_start: bool = False) -> np.ndarray:
+        """``X`` checked against the fitted model, to train on; a copy when it shares
+        memory with the parameters (the epoch updates them in place while reading X)."""
+        try:
+            self._fitted_record()       # refuses a changed structure before reading X
+        except ValueError as exc:       # NotFittedError: say how to train afresh
+            if not warm_start:
+                raise
+            raise ValueError(f"warm_start=True continues the fitted model, but: {exc}; "
+                             f"set warm_start=False to train afresh") from None
+        X = self._check_X(X)
+        if any(np.may_share_memory(X, getattr(self, name, None)) for name in _PARAM_NAMES
+               if isinstance(getattr(self, name, None), np.ndarray)):
+            X = X.copy()
+        return X
+
+    def _check_checkpoint_settings(self, path: str) -> None:
+        """Checkpoints need an existing folder and schedules the file can store."""
+        control.check_checkpoint_folder(path)
+        for name in ("learning_rate_schedule", "momentum_schedule"):
+            if callable(getattr(self, name)):
+                raise ValueError(f"checkpoint_every > 0 needs a {name} that fastrbm.io.save "
+                                 f"can store (None, a name, (name, parameters) or a dict); "
+                                 f"a callable cannot be saved")
+
+    def _validation_rows(self, X, validation_data, fraction) -> Optional[np.ndarray]:
+        """``validation_data`` checked as training data of the model's kind and cast to
+        the training dtype (None when not given); the metric checked for the model."""
+        if validation_data is not None and fraction is not None:
+            raise ValueError("give either validation_data or validation_fraction, not both")
+        if validation_data is None and fraction is None:
+            if self.patience is not None:
+                raise ValueError("patience needs validation: set validation_fraction or "
+                                 "give fit(validation_data=...)")
+            return None
+        control.check_metric(self.validation_metric, self._is_gaussian, X.shape[1],
+                             int(self.n_components),
+                             (visible_code(self.visible), hidden_code(self.hidden),
+                              _check_n_copies(self.n_copies)))
+        if validation_data is None:
+            return None
+        V = self._check_X(validation_data, "validation_data", fitted=False)
+        if V.shape[1] != X.shape[1]:
+            raise ValueError(f"validation_data has {V.shape[1]} features; X has {X.shape[1]}")
+        return np.ascontiguousarray(V, dtype=X.dtype)
+
+    def _validator(self, X, valid, fraction, seed) -> tuple:
+        """(training rows, Validator or None): the split made by the seed alone."""
+        if valid is None and fraction is None:
+            return X, None
+        if valid is None:
+            train_rows, valid_rows = control.split_rows(X.shape[0], fraction, seed)
+            X, valid = X[train_rows], X[valid_rows]
+        reference = None
+        if self.validation_metric == "free_energy_gap":
+            reference = X[control.reference_rows(X.shape[0], valid.shape[0], seed)]
+        return X, control.Validator(self.validation_metric, valid, reference)
 
     def partial_fit(self, X, y=None):
         """One epoch over ``X`` in minibatches (one update when ``X`` is one batch).
 
         Initialises the model on the first call. Parameters, momentum and persistent
-        chains carry over between calls. Refuses (NotFittedError) to go on training a
-        model whose structural settings (:data:`STRUCTURAL_PARAMS`) changed since it was
-        fitted: call :meth:`fit` to start afresh.
+        chains carry over between calls; the schedules give the epoch ``n_iter_ + 1``
+        its values. Validation, early stopping and checkpoints are :meth:`fit`'s only.
+        Refuses (NotFittedError) to go on training a model whose structural settings
+        (:data:`STRUCTURAL_PARAMS`) changed since it was fitted: call :meth:`fit` to
+        start afresh.
         """
         hyper, backend, n_threads = self._check_settings()
         fitted = hasattr(self, "components_")
         X_in = X
-        if fitted:
-            self._fitted_record()       # refuses a changed structure before reading X
-            X = self._check_X(X)
-            # the epoch updates the parameters in place while it reads X
-            if any(np.may_share_memory(X, getattr(self, name, None)) for name in _PARAM_NAMES
-                   if isinstance(getattr(self, name, None), np.ndarray)):
-                X = X.copy()
-        else:
-            X = self._check_X(X, fitted=False)
+        first = self.n_iter_ + 1 if fitted else 1
+        X = self._fitted_rows(X) if fitted else self._check_X(X, fitted=False)
+        rates, momenta = self._epoch_values(hyper, first, first)
+        if not fitted:
             self._check_feature_names(X_in, reset=True)
             self._initialise(X, hyper, backend)
-        return self._train(X, hyper, backend, n_threads, 1, None)
+        return self._train(X, hyper, backend, n_threads, _EpochPlan(rates, momenta), None)
 
     def _epoch_order(self, n: int) -> np.ndarray:
         """The shuffled row order of the next epoch: a function of (seed, epoch)."""
         rng = np.random.default_rng([self._seed, self.n_iter_, streams.PURPOSE_TRAIN])
         return rng.permutation(n).astype(np.int64)
 
-    def _train(self, X, hyper, backend, n_threads, n_epochs, callback):
+    # ------------------------------------------------------------ early stopping
+    def _validation_record(self) -> control.Record:
+        """The early-stopping bookkeeping as one immutable record."""
+        return control.Record(tuple(self.validation_scores_), self.best_epoch_,
+                              self.best_validation_score_, self._since_best)
+
+    def _commit_validation(self, record: control.Record, best_state) -> None:
+        """Set the bookkeeping attributes from ``record`` and the kept best state."""
+        self.validation_scores_ = list(record.scores)
+        self.best_epoch_ = record.best_epoch
+        self.best_validation_score_ = record.best_score
+        self._since_best = record.since_best
+        self._best_state = best_state
+
+    def _restore_best(self, state: TrainState, plan: "_EpochPlan") -> None:
+        """With patience: the training state of the best epoch back into the model's
+        arrays (array identity kept); the counters stay (epochs run, random streams)."""
+        if plan.patience is not None and self._best_state is not None:
+            state.restore(self._best_state)
+
+    # ------------------------------------------------------------ the epoch loop
+    def _train(self, X, hyper, backend, n_threads, plan: "_EpochPlan", callback):
         state = self._train_state(hyper)
         # kept between calls: partial_fit loops reuse the buffers, and the kernel keeps
         # its measurements of which thread count is faster there (see docs/threads.md)
@@ -600,8 +810,11 @@ class RBM(EstimatorMixin):
                 hyper, X.shape[1], state.W.shape[0], X.dtype, backend))
         workspace = cached[1]
         last_good = None    # the state at the start of the epoch, to roll back a divergence
-        for _ in range(n_epochs):
+        for lr, momentum in zip(plan.learning_rates, plan.momenta):
+            if plan.patience is not None and self._since_best >= plan.patience:
+                break       # also at once when a resumed run had already run out
             epoch = self.n_iter_ + 1
+            epoch_hyper = self._epoch_hyper(hyper, lr, momentum)
             order = self._epoch_order(X.shape[0])
             if last_good is None:
                 last_good = state.copy()
@@ -609,8 +822,9 @@ class RBM(EstimatorMixin):
                 last_good.restore(state)          # reuse the buffers: no allocation
             t0 = time.perf_counter()
             updates_before = self._n_updates
+            before = (self._validation_record(), self._best_state)
             try:
-                n_updates = ops.fit_epoch(state, hyper, X, order=order, seed=self._seed,
+                n_updates = ops.fit_epoch(state, epoch_hyper, X, order=order, seed=self._seed,
                                           step=updates_before % 2**32,
                                           n_threads=n_threads, workspace=workspace,
                                           backend=backend)
@@ -621,29 +835,50 @@ class RBM(EstimatorMixin):
                         f"{type(self).__name__} diverged in epoch {epoch}: parameters "
                         f"became non-finite. The parameters of the end of epoch "
                         f"{epoch - 1} are kept; lower learning_rate (now "
-                        f"{hyper.learning_rate:g})"
+                        f"{epoch_hyper.learning_rate:g})"
                         + (" or sigma_learning_rate" if hyper.learn_sigma else "") + ".")
+                score, record, best = self._score_epoch(state, plan, epoch, before)
+                # the epoch and its bookkeeping are committed together
+                self._commit_validation(record, best)
                 self._n_updates = updates_before + n_updates
                 self.n_iter_ = epoch
             except KeyboardInterrupt:
-                # Ctrl-C inside the epoch (or before its counters were both set):
+                # Ctrl-C inside the epoch (or before its counters were all set):
                 # back to the end of the last complete epoch, so that going on
                 # repeats this epoch's order and random numbers exactly
                 state.restore(last_good)
+                self._commit_validation(*before)
                 self._n_updates, self.n_iter_ = updates_before, epoch - 1
                 raise
-            info = {"epoch": epoch, "seconds": seconds, "reconstruction_error": None}
+            info = {"epoch": epoch, "seconds": seconds, "reconstruction_error": None,
+                    "learning_rate": lr, "momentum": momentum, "validation_score": score}
             if self.verbose:
                 info["reconstruction_error"] = self._reconstruction_error(X)
                 self._print_epoch(X, info)
+            if plan.checkpoint_every and epoch % plan.checkpoint_every == 0:
+                control.write_checkpoint(self, plan.checkpoint_path, epoch)
             if callback is not None and callback(self, info) is False:
                 break
+        self._restore_best(state, plan)
         return self
+
+    def _score_epoch(self, state, plan: "_EpochPlan", epoch: int, before) -> tuple:
+        """(score, next record, best state) after ``epoch``; nothing is committed."""
+        record, best = before
+        if plan.validator is None:
+            return None, record, best
+        score = plan.validator.score(self)
+        record = record.after(epoch, score, plan.validator.lower_is_better)
+        if plan.patience is not None and record.improved:
+            best = state.copy()     # a new copy: the kept one stays valid until commit
+        return score, record, best
 
     def _print_epoch(self, X, info) -> None:
         """The verbose line of an epoch (``X`` validated)."""
+        score = "" if info.get("validation_score") is None else (
+            f"  validation {self.validation_metric} {info['validation_score']:.5f}")
         print(f"[{type(self).__name__}] epoch {info['epoch']:4d}  reconstruction error "
-              f"{info['reconstruction_error']:.5f}  {info['seconds']:.3f} s",
+              f"{info['reconstruction_error']:.5f}{score}  {info['seconds']:.3f} s",
               file=sys.stdout, flush=True)
 
     # ------------------------------------------------------------ inference
@@ -879,7 +1114,12 @@ class GaussianRBM(RBM):
                  sample_visible: Optional[bool] = None, batch_size: int = 100,
                  n_iter: int = 10, init_scale: float = 0.01, dtype="float32",
                  n_threads: Optional[int] = None, random_state=None, verbose: int = 0,
-                 backend: str = "cython"):
+                 backend: str = "cython", learning_rate_schedule: ScheduleSpec = None,
+                 momentum_schedule: ScheduleSpec = None,
+                 validation_fraction: Optional[float] = None,
+                 validation_metric: str = "free_energy_gap", patience: Optional[int] = None,
+                 checkpoint_every: int = 0, checkpoint_path: Optional[str] = None,
+                 warm_start: bool = False):
         super().__init__(
             n_components, visible=visible, hidden=hidden, n_copies=n_copies, k=k,
             persistent=persistent, learning_rate=learning_rate, momentum=momentum,
@@ -889,7 +1129,11 @@ class GaussianRBM(RBM):
             learn_sigma=learn_sigma, sigma_learning_rate=sigma_learning_rate,
             min_sigma=min_sigma, sample_visible=sample_visible, batch_size=batch_size,
             n_iter=n_iter, init_scale=init_scale, dtype=dtype, n_threads=n_threads,
-            random_state=random_state, verbose=verbose, backend=backend)
+            random_state=random_state, verbose=verbose, backend=backend,
+            learning_rate_schedule=learning_rate_schedule, momentum_schedule=momentum_schedule,
+            validation_fraction=validation_fraction, validation_metric=validation_metric,
+            patience=patience, checkpoint_every=checkpoint_every,
+            checkpoint_path=checkpoint_path, warm_start=warm_start)
 
 
 # The scikit-learn drop-in lives in its own module; it is imported here last (it

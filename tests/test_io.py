@@ -205,3 +205,86 @@ def test_save_refuses_a_model_whose_structure_changed_after_fit(tmp_path, make, 
     with pytest.raises(NotFittedError, match="Call 'fit'"):
         io.save(model, path)
     assert not path.exists()
+
+
+# ----------------------------------------------------------------- training control (v2)
+def _early_stopped(tmp_path):
+    model = RBM(4, n_iter=5, batch_size=4, random_state=0, persistent=True,
+                validation_fraction=0.3, patience=2, validation_metric="reconstruction_error",
+                learning_rate_schedule=("exponential", {"decay": 0.9}),
+                momentum_schedule={"name": "practical", "switch_epoch": 3},
+                checkpoint_every=2, checkpoint_path=str(tmp_path / "ck-{epoch}.npz"))
+    return model.fit(BAS)
+
+
+def test_training_control_roundtrip(tmp_path):
+    model = _early_stopped(tmp_path)
+    back = roundtrip(model, tmp_path)
+    assert back.get_params() == model.get_params()
+    assert back.learning_rate_schedule == ("exponential", {"decay": 0.9})
+    for name in ("validation_scores_", "best_epoch_", "best_validation_score_",
+                 "_since_best"):
+        assert getattr(back, name) == getattr(model, name), name
+    for name in ("W", "b", "c", "sigma", "mW", "mb", "mc", "mz", "chains", "q"):
+        np.testing.assert_array_equal(getattr(back._best_state, name),
+                                      getattr(model._best_state, name))
+
+
+def test_version_1_files_still_load(tmp_path):
+    path = tmp_path / "m.npz"
+    model = RBM(5, n_iter=2, random_state=1).fit(BAS)
+    io.save(model, path)
+
+    def to_version_1(meta, arrays):
+        meta["version"] = 1
+        del meta["model"]["fitted"]["validation"]
+        for name in ("learning_rate_schedule", "momentum_schedule", "validation_fraction",
+                     "validation_metric", "patience", "checkpoint_every", "checkpoint_path",
+                     "warm_start"):
+            del meta["model"]["params"][name]
+
+    _rewrite(path, to_version_1)
+    back = io.load(path)
+    np.testing.assert_array_equal(back.components_, model.components_)
+    assert back.validation_scores_ == [] and back.best_epoch_ is None
+    assert back.get_params() == model.get_params()
+
+
+def _validation(meta):
+    return meta["model"]["fitted"]["validation"]
+
+
+@pytest.mark.parametrize("change,match", [
+    (lambda m, a: _validation(m).update(scores=[1.0] * 9), "scores.*0 to"),
+    (lambda m, a: _validation(m).update(scores="x"), "scores.*JSON array"),
+    (lambda m, a: _validation(m)["scores"].__setitem__(0, True), r"scores\[0\].*number"),
+    (lambda m, a: _validation(m).update(best_epoch=99), "best_epoch"),
+    (lambda m, a: _validation(m).update(best_epoch=None), "null exactly"),
+    (lambda m, a: _validation(m).update(best_score=-123.0), "none of the scores"),
+    (lambda m, a: _validation(m).update(since_best=17), "since_best"),
+    (lambda m, a: _validation(m).update(best_state="yes"), "best_state"),
+    (lambda m, a: _validation(m).update(extra=1), "unknown field"),
+    (lambda m, a: _validation(m).update(best_state=False), "best/W.*not describe"),
+    (lambda m, a: a.pop("best/chains"), "lacks the array 'best/chains'"),
+    (lambda m, a: a.update({"best/W": a["best/W"][:2]}), "best/W"),
+    (lambda m, a: a["best/sigma"].__setitem__(0, 0.0), "best/sigma.*positive"),
+    (lambda m, a: a["best/mW"].__setitem__((0, 0), np.nan), "best/mW.*NaN"),
+    (lambda m, a: m["model"]["params"].update(learning_rate_schedule=["cosine"]),
+     "unknown schedule 'cosine'"),
+    (lambda m, a: m["model"]["params"].update(momentum_schedule=[1, 2]),
+     r"momentum_schedule\[0\].*string"),
+    (lambda m, a: m["model"]["params"].update(learning_rate_schedule={"decay": 0.9}),
+     "__dict__"),
+    (lambda m, a: m["model"]["params"].update(patience=0), "patience"),
+    (lambda m, a: m["model"]["params"].update(validation_fraction=2.0),
+     "validation_fraction"),
+    (lambda m, a: m["model"]["params"].update(warm_start=1), "warm_start"),
+    (lambda m, a: m["model"]["params"].update(checkpoint_every=1, checkpoint_path=None),
+     "checkpoint_path"),
+])
+def test_hostile_training_control_fields_are_refused(tmp_path, change, match):
+    path = tmp_path / "m.npz"
+    io.save(_early_stopped(tmp_path), path)
+    _rewrite(path, change)
+    with pytest.raises(ValueError, match=match):
+        io.load(path)
