@@ -26,6 +26,7 @@ class Config:
     k: int = 1
     persistent: bool = False
     optimizer: str = "sgd"
+    centering: bool = False
     basis: str = "step"
     label: str = ""
 
@@ -42,6 +43,8 @@ class Config:
         algo = f"{'PCD' if self.persistent else 'CD'}-{self.k}"
         if self.optimizer != "sgd":
             algo += f", {self.optimizer}"
+        if self.centering:
+            algo += ", centered"
         units = "" if self.bernoulli else f" {self.visible}/{self.hidden}"
         return f"{self.n_visible}x{self.n_hidden}, B={self.batch_size}, {algo}{units}"
 
@@ -56,6 +59,8 @@ FULL = (
     Config("a_pcd1", 784, 500, 100, 20, persistent=True, basis="step", label="PCD-1 at a"),
     Config("a_cd10", 784, 500, 100, 20, k=10, basis="step", label="CD-10 at a"),
     Config("a_adam", 784, 500, 100, 20, optimizer="adam", basis="step", label="Adam at a"),
+    Config("a_centered", 784, 500, 100, 20, centering=True, basis="step",
+           label="centered at a"),
 )
 
 

@@ -32,7 +32,7 @@ def make_model(cfg, dtype, n_threads, backend="cython") -> RBM:
     return RBM(n_components=cfg.n_hidden, visible=cfg.visible, hidden=cfg.hidden,
                k=cfg.k, persistent=cfg.persistent, batch_size=cfg.batch_size,
                learning_rate=0.001 if gauss or cfg.optimizer == "adam" else 0.01,
-               momentum=0.5, optimizer=cfg.optimizer,
+               momentum=0.5, optimizer=cfg.optimizer, centering=cfg.centering,
                dtype=np.dtype(dtype).name, n_threads=n_threads, random_state=SEED,
                backend=backend)
 

@@ -92,6 +92,8 @@ class BernoulliRBM(RBM):
     beta_1 = 0.9
     beta_2 = 0.999
     epsilon = 1e-8
+    centering = False
+    centering_rate = 0.01
     weight_decay = 0.0
     l1 = 0.0
     sparsity_target = 0.1

@@ -50,6 +50,8 @@ STATE_ARRAYS = ("mW", "mb", "mc", "mz", "chains", "q")
 #: Adam's second moments: written only for a state that Adam has updated (the fitted
 #: record's ``adam_steps`` > 0), so files of momentum-SGD models are as before.
 ADAM_ARRAYS = ("vW", "vb", "vc", "vz")
+#: The centering offsets: written only once set (the record's ``centered``).
+OFFSET_ARRAYS = ("visible_offset", "hidden_offset")
 #: The kept training state of the best epoch (early stopping): TrainState's fields
 #: (and ADAM_ARRAYS when Adam had updated it).
 BEST_ARRAYS = ("W", "b", "c", "sigma") + STATE_ARRAYS
@@ -64,7 +66,7 @@ MAX_JSON_CHARS = 1 << 22
 MAX_JSON_DEPTH = 10
 #: Most members an archive can need: the record and every array of MAX_LAYERS layers.
 MAX_MEMBERS = 1 + MAX_LAYERS * (len(RBM_ARRAYS) + len(STATE_ARRAYS) + len(BEST_ARRAYS)
-                                + 2 * len(ADAM_ARRAYS))
+                                + 2 * (len(ADAM_ARRAYS) + len(OFFSET_ARRAYS)))
 #: Counters (epochs, updates, sample calls) are kept below 2**63 (they index int64 streams).
 COUNTER_LIMIT = 2**63
 SEED_LIMIT = 2**64
@@ -358,6 +360,7 @@ _RBM_FITTED_FIELDS = {
 #: Fields a file may lack (written by later versions; absent means the value given).
 _RBM_OPTIONAL_FITTED_FIELDS = {
     "adam_steps": (check_counter, 0),
+    "centered": (check_bool, False),
     # checked by check_validation once n_iter_ is known
     "validation": (lambda value, where: value, None),
 }
@@ -396,7 +399,8 @@ def check_validation(value, where: str, n_iter: int) -> dict:
     at most one score per epoch, a best epoch among them whose score is one of them
     (null exactly when there are none), ``since_best`` at most the scores after it, a
     best state only with a best epoch."""
-    check_object(value, where, required=_VALIDATION_FIELDS, optional=("best_adam_steps",))
+    check_object(value, where, required=_VALIDATION_FIELDS,
+                 optional=("best_adam_steps", "best_centered"))
     scores = [check_score(v, f"{where}.scores[{i}]")
               for i, v in enumerate(check_list(value["scores"], f"{where}.scores", 0, n_iter))]
     best_epoch, best_score = value["best_epoch"], value["best_score"]
@@ -413,10 +417,13 @@ def check_validation(value, where: str, n_iter: int) -> dict:
     best_adam = check_counter(value.get("best_adam_steps", 0), f"{where}.best_adam_steps")
     if best_adam and not value["best_state"]:
         fail(f"{where}.best_adam_steps", "must be 0 when no best state is saved")
+    best_centered = check_bool(value.get("best_centered", False), f"{where}.best_centered")
+    if best_centered and not value["best_state"]:
+        fail(f"{where}.best_centered", "must be false when no best state is saved")
     return {"scores": scores, "best_epoch": best_epoch,
             "best_score": None if best_score is None else float(best_score),
             "since_best": since, "best_state": value["best_state"],
-            "best_adam_steps": best_adam}
+            "best_adam_steps": best_adam, "best_centered": best_centered}
 
 
 def check_prefix(value, where: str, expected: str) -> str:
@@ -446,6 +453,8 @@ class RBMPlan:
                                    optional=_RBM_OPTIONAL_FITTED_FIELDS)
         if self.fitted["adam_steps"] and not self.fitted["state"]:
             fail(f"{at}.adam_steps", "must be 0 when no training state is saved")
+        if self.fitted["centered"] and not self.fitted["state"]:
+            fail(f"{at}.centered", "must be false when no training state is saved")
         self.validation = None
         if "validation" in rec["fitted"]:
             self.validation = check_validation(rec["fitted"]["validation"],
@@ -467,14 +476,19 @@ class RBMPlan:
                 "vz": ((nv,), vis)}
         if self.fitted["state"]:
             shapes.update({f"state/{k}": v for k, v in state.items()})
+        offsets = {"visible_offset": ((nv,), vis), "hidden_offset": ((nh,), hid)}
         if self.fitted["adam_steps"]:
             shapes.update({f"state/{k}": v for k, v in adam.items()})
+        if self.fitted["centered"]:
+            shapes.update({f"state/{k}": v for k, v in offsets.items()})
         if self.validation is not None and self.validation["best_state"]:
             params = {"W": shapes["components_"], "b": shapes["intercept_visible_"],
                       "c": shapes["intercept_hidden_"], "sigma": shapes["sigma_"]}
             shapes.update({f"best/{k}": v for k, v in {**params, **state}.items()})
             if self.validation["best_adam_steps"]:
                 shapes.update({f"best/{k}": v for k, v in adam.items()})
+            if self.validation["best_centered"]:
+                shapes.update({f"best/{k}": v for k, v in offsets.items()})
         for name, (shape, origin) in shapes.items():
             self.specs.append(ArraySpec(self.prefix + name, shape, origin, self,
                                         positive=name in ("sigma_", "best/sigma")))
@@ -500,32 +514,36 @@ class RBMPlan:
         m._n_sample_calls = f["n_sample_calls"]
         m._state = None
         if f["state"]:
-            adam = f["adam_steps"] > 0
             m._state = TrainState(W=m.components_, b=m.intercept_visible_,
                                   c=m.intercept_hidden_, sigma=m.sigma_,
                                   **{k: arrays[f"{p}state/{k}"] for k in STATE_ARRAYS},
-                                  **_adam_arrays(arrays, f"{p}state/", f["adam_steps"]))
+                                  **_optional_arrays(arrays, f"{p}state/", f["adam_steps"],
+                                                     f["centered"]))
         self._build_validation(m, arrays)
         return m
 
     def _build_validation(self, m: RBM, arrays: Mapping[str, np.ndarray]) -> None:
         """The early-stopping bookkeeping (empty for files without it)."""
         v = self.validation or {"scores": [], "best_epoch": None, "best_score": None,
-                                "since_best": 0, "best_state": False, "best_adam_steps": 0}
+                                "since_best": 0, "best_state": False, "best_adam_steps": 0,
+                                "best_centered": False}
         m.validation_scores_ = list(v["scores"])
         m.best_epoch_ = v["best_epoch"]
         m.best_validation_score_ = v["best_score"]
         m._since_best = v["since_best"]
         m._best_state = TrainState(
             **{k: arrays[f"{self.prefix}best/{k}"] for k in BEST_ARRAYS},
-            **_adam_arrays(arrays, f"{self.prefix}best/", v["best_adam_steps"])
+            **_optional_arrays(arrays, f"{self.prefix}best/", v["best_adam_steps"],
+                               v["best_centered"])
         ) if v["best_state"] else None
 
 
-def _adam_arrays(arrays: Mapping[str, np.ndarray], prefix: str, adam_steps: int) -> dict:
-    """A TrainState's Adam fields from the file (zeros, by TrainState, when Adam had not
-    run)."""
+def _optional_arrays(arrays: Mapping[str, np.ndarray], prefix: str, adam_steps: int,
+                     centered: bool) -> dict:
+    """A TrainState's optional fields from the file: Adam's and the centering offsets
+    (None, which TrainState makes zeros, for a group the file does not hold)."""
     fields = {k: arrays[prefix + k] if adam_steps else None for k in ADAM_ARRAYS}
+    fields.update({k: arrays[prefix + k] if centered else None for k in OFFSET_ARRAYS})
     return dict(fields, adam_steps=np.array([adam_steps], dtype=np.int64))
 
 

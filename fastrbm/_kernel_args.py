@@ -59,6 +59,7 @@ _STATE_SHAPES = {
     "W": ("h", "v"), "b": ("v",), "c": ("h",), "sigma": ("v",), "mW": ("h", "v"),
     "mb": ("v",), "mc": ("h",), "mz": ("v",), "chains": (None, "h"), "q": ("h",),
     "vW": ("h", "v"), "vb": ("v",), "vc": ("h",), "vz": ("v",),
+    "visible_offset": ("v",), "hidden_offset": ("h",),
 }
 _STATE_FIELDS = {f: (f"state.{f}", shape) for f, shape in _STATE_SHAPES.items()}
 
@@ -282,6 +283,13 @@ def hyper(h) -> None:
         if not 0 <= value < 1:
             raise ValueError(f"hyper.{field} must be in [0, 1); got {value!r}")
     _real(_attr(h, "epsilon", "hyper"), "hyper.epsilon", positive=True)
+    _bool(_attr(h, "centering", "hyper"), "hyper.centering")
+    rate = _real(_attr(h, "centering_rate", "hyper"), "hyper.centering_rate")
+    if not 0 <= rate <= 1:
+        raise ValueError(f"hyper.centering_rate must be in [0, 1]; got {rate!r}")
+    if h.centering and h.learn_sigma:
+        raise ValueError("hyper.centering with hyper.learn_sigma is not supported (the "
+                         "visible offset is in units of sigma)")
     if h.learn_sigma and int(visible) != _GAUSSIAN:
         raise ValueError("hyper.learn_sigma needs Gaussian visible units (hyper.visible=1)")
 
@@ -305,7 +313,8 @@ def _workspace_shapes(h, nv: int, nh: int, n_neg: int) -> dict:
     """Smallest shape of each workspace buffer (rows: at least; columns: exactly)."""
     n_tot = int(h.batch_size) + n_neg
     return {"vstack": (n_tot, nv), "hstack": (n_tot, nh), "hsample": (int(h.batch_size), nh),
-            "scratch": (n_tot if h.learn_sigma else 1, nv), "vec_v": (4, nv), "vec_h": (3, nh),
+            # vec_v / vec_h: VEC_V_ROWS / VEC_H_ROWS of fastrbm/_kernels.pyx
+            "scratch": (n_tot if h.learn_sigma else 1, nv), "vec_v": (6, nv), "vec_h": (4, nh),
             "gradient": (nh if int(h.optimizer) == OPTIMIZER_CODES["adam"] else 1, nv)}
 
 

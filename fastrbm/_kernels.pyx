@@ -85,6 +85,8 @@ cdef struct StepConfig:
     double sparsity_decay
     double sigma_learning_rate
     double min_sigma
+    bint centering
+    double centering_rate
     int optimizer
     double beta_1
     double beta_2
@@ -101,43 +103,54 @@ cdef struct StepConfig:
 
 
 cdef extern from "fastmath.h" nogil:
-    void frbm_update_row_f32(float *W, float *mW, int64_t n, float lr, float l2, float l1,
-                             float pj, const float *vsum, float scale)
-    void frbm_update_row_f64(double *W, double *mW, int64_t n, double lr, double l2,
-                             double l1, double pj, const double *vsum, double scale)
-    void frbm_adam_row_f32(float *W, float *m, float *v, const float *G, int64_t n,
-                           float alpha, float eps, float b1, float b2, float l2, float l1,
-                           float pj, const float *vsum)
-    void frbm_adam_row_f64(double *W, double *m, double *v, const double *G, int64_t n,
-                           double alpha, double eps, double b1, double b2, double l2,
-                           double l1, double pj, const double *vsum)
+    float frbm_update_row_f32(float *W, float *mW, int64_t n, float lr, float l2, float l1,
+                              float pj, const float *vsum, float hj, const float *mu,
+                              float lj, const float *vs, float scale)
+    double frbm_update_row_f64(double *W, double *mW, int64_t n, double lr, double l2,
+                               double l1, double pj, const double *vsum, double hj,
+                               const double *mu, double lj, const double *vs, double scale)
+    float frbm_adam_row_f32(float *W, float *m, float *v, float *G, int64_t n, float alpha,
+                            float eps, float b1, float b2, float l2, float l1, float pj,
+                            const float *vsum, float hj, const float *mu, float lj,
+                            const float *vs)
+    double frbm_adam_row_f64(double *W, double *m, double *v, double *G, int64_t n,
+                             double alpha, double eps, double b1, double b2, double l2,
+                             double l1, double pj, const double *vsum, double hj,
+                             const double *mu, double lj, const double *vs)
     void frbm_column_sums_f32(const float *a, int n_rows, int ld, int lo, int hi, float *out)
     void frbm_column_sums_f64(const double *a, int n_rows, int ld, int lo, int hi,
                               double *out)
 
 
-cdef inline void _update_row(floating *W, floating *mW, int64_t n, floating lr, floating l2,
-                             floating l1, floating pj, const floating *vsum,
-                             floating scale) noexcept nogil:
-    """n weights: m = scale mW + lr (pj vsum - l2 W - l1 sign W); W += m; mW = m
-    (vectorised, C; scale is the momentum when the gradient gemm folded it out)."""
+cdef inline floating _update_row(floating *W, floating *mW, int64_t n, floating lr,
+                                 floating l2, floating l1, floating pj, const floating *vsum,
+                                 floating hj, const floating *mu, floating lj,
+                                 const floating *vs, floating scale) noexcept nogil:
+    """n weights: m = scale mW + lr (pj vsum - (hj mu + lj vs) - l2 W - l1 sign W);
+    W += m; mW = m (vectorised, C; scale is the momentum when the gradient gemm folded it
+    out; NULL vectors are absent terms). Returns sum m mu (0 without mu)."""
     if floating is float:
-        frbm_update_row_f32(W, mW, n, lr, l2, l1, pj, vsum, scale)
+        return frbm_update_row_f32(W, mW, n, lr, l2, l1, pj, vsum, hj, mu, lj, vs, scale)
     else:
-        frbm_update_row_f64(W, mW, n, lr, l2, l1, pj, vsum, scale)
+        return frbm_update_row_f64(W, mW, n, lr, l2, l1, pj, vsum, hj, mu, lj, vs, scale)
 
 
-cdef inline void _adam_rows(const StepConfig *cfg, const Batch *bt, floating *W,
-                            floating *m, floating *v, const floating *G, int64_t n,
-                            floating pj, const floating *vsum) noexcept nogil:
-    """Adam on n weights from their gradient G (C, vectorised; see fastmath.h)."""
+cdef inline floating _adam_rows(const StepConfig *cfg, const Batch *bt, floating *W,
+                                floating *m, floating *v, floating *G, int64_t n,
+                                floating pj, const floating *vsum, floating hj,
+                                const floating *mu, floating lj,
+                                const floating *vs) noexcept nogil:
+    """Adam on n weights from their gradient G (C, vectorised; see fastmath.h); with
+    centering (mu given) the steps are left in G and sum step mu is returned."""
     if floating is float:
-        frbm_adam_row_f32(W, m, v, G, n, <float>bt.adam_alpha, <float>bt.adam_eps,
-                          <float>cfg.beta_1, <float>cfg.beta_2, <float>cfg.weight_decay,
-                          <float>cfg.l1, pj, vsum)
+        return frbm_adam_row_f32(W, m, v, G, n, <float>bt.adam_alpha, <float>bt.adam_eps,
+                                 <float>cfg.beta_1, <float>cfg.beta_2,
+                                 <float>cfg.weight_decay, <float>cfg.l1, pj, vsum, hj, mu,
+                                 lj, vs)
     else:
-        frbm_adam_row_f64(W, m, v, G, n, bt.adam_alpha, bt.adam_eps, cfg.beta_1,
-                          cfg.beta_2, cfg.weight_decay, cfg.l1, pj, vsum)
+        return frbm_adam_row_f64(W, m, v, G, n, bt.adam_alpha, bt.adam_eps, cfg.beta_1,
+                                 cfg.beta_2, cfg.weight_decay, cfg.l1, pj, vsum, hj, mu, lj,
+                                 vs)
 
 
 cdef inline floating _adam_step(floating *m, floating *v, floating g, floating alpha,
@@ -232,6 +245,8 @@ cdef inline void _products(int kind, int rows, int u0, int u1, int nv, int nh,
 #               a visible chunk only its own biases)
 #   2k + 2      learned sigma only: (h W) of every row, before W moves
 #   2k + 3      learned sigma only: the updates (hidden chunks, then visible chunks)
+#   2k + 2      centering only: the visible updates, which need the change of every row
+#               of W (the hidden chunks of 2k + 1 make it)
 DEF GATHER_ROWS = 32
 DEF CHUNKS_PER_PASS = 4     # two per thread on 2 cores: balance, yet long gemm calls
 DEF MIN_UNIT_CHUNK = 32     # each gemm call long (BLAS re-packs its other operand)
@@ -288,6 +303,11 @@ cdef struct EpochBuffers:
     void *vc
     void *vz
     void *gradient          # (nh, nv): Adam's weight gradient (the gemm's output)
+    void *offset_v          # centering: the visible offset mu (nv) ...
+    void *offset_h          # ... and the hidden offset lambda (nh)
+    void *vsum_c            # centering: sum_r w_r v_r (weights +1/n_pos, -1/n_neg)
+    void *dw_lambda         # centering: (change of W)^T lambda, per visible unit
+    void *dot_mu            # centering: (change of row j of W) . mu, per hidden unit
     void *chains
     void *q
     void *vstack            # (n_pos + n_neg, nv): data rows (scaled), then chain rows
@@ -328,7 +348,7 @@ cdef inline void _batch(const StepConfig *cfg, int n, int batch_size, int s, uin
 
 
 cdef inline int _n_phases(const StepConfig *cfg) noexcept nogil:
-    return 2 * cfg.k + (4 if cfg.learn_sigma else 2)
+    return 2 * cfg.k + (4 if cfg.learn_sigma else 3 if cfg.centering else 2)
 
 
 cdef inline int _phase_chunks(const StepConfig *cfg, const Batch *bt, int phase) noexcept nogil:
@@ -414,9 +434,16 @@ cdef inline void _visible_statistics(const StepConfig *cfg, const Batch *bt,
     """Column sums of the data and chain rows for visible units i0..i1-1 (rows added in
     order, whoever runs the chunk)."""
     cdef floating *vstack = <floating *>buf.vstack
-    _column_sums(vstack, bt.n_pos, cfg.nv, i0, i1, <floating *>buf.col_a)
-    _column_sums(vstack + <Py_ssize_t>bt.n_pos * cfg.nv, bt.n_neg, cfg.nv, i0, i1,
-                 <floating *>buf.col_b)
+    cdef floating *col_a = <floating *>buf.col_a
+    cdef floating *col_b = <floating *>buf.col_b
+    cdef floating *vsum_c = <floating *>buf.vsum_c
+    cdef floating wp = <floating>bt.wp, wn = <floating>bt.wn
+    cdef Py_ssize_t i
+    _column_sums(vstack, bt.n_pos, cfg.nv, i0, i1, col_a)
+    _column_sums(vstack + <Py_ssize_t>bt.n_pos * cfg.nv, bt.n_neg, cfg.nv, i0, i1, col_b)
+    if cfg.centering:
+        for i in range(i0, i1):
+            vsum_c[i] = col_a[i] * wp - col_b[i] * wn
 
 
 cdef inline void _sigma_products(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
@@ -440,7 +467,8 @@ cdef inline void _update_visible(const StepConfig *cfg, const Batch *bt, EpochBu
     cdef floating *vb = <floating *>buf.vb
     cdef floating *vz = <floating *>buf.vz
     cdef bint adam = cfg.optimizer == OPT_ADAM
-    cdef floating step_z = 0
+    cdef floating step_z = 0, step_b
+    cdef floating *dw_lambda = <floating *>buf.dw_lambda
     cdef floating *bias_vis = <floating *>buf.bias_vis
     cdef floating *inv_sigma = <floating *>buf.inv_sigma
     cdef floating *col_a = <floating *>buf.col_a
@@ -450,6 +478,11 @@ cdef inline void _update_visible(const StepConfig *cfg, const Batch *bt, EpochBu
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
     cdef int nv = cfg.nv, r
     cdef Py_ssize_t i
+    if cfg.centering:
+        # sum_j (change of W)_ji lambda_j: the changes are the new momenta (SGD) or the
+        # steps Adam left in the gradient buffer
+        _products(PRODUCT_VISIBLE, 1, i0, i1, nv, cfg.nh, 1, <floating *>buf.offset_h, NULL,
+                  <floating *>buf.gradient if adam else <floating *>buf.mW, 0, dw_lambda, 0)
     for i in range(i0, i1):
         if cfg.learn_sigma:
             # d(-E)/dz_i, z = log sigma^2: (vt - b/s)^2 / 2 - vt (h W)_i / 2; the signed
@@ -472,10 +505,14 @@ cdef inline void _update_visible(const StepConfig *cfg, const Batch *bt, EpochBu
         if gauss:
             g = g / sigma[i]
         if adam:
-            b[i] = b[i] + _adam_step(&mb[i], &vb[i], g, <floating>bt.adam_alpha, cfg, bt)
+            step_b = _adam_step(&mb[i], &vb[i], g, <floating>bt.adam_alpha, cfg, bt)
         else:
             mb[i] = mom * mb[i] + lr * g
-            b[i] = b[i] + mb[i]
+            step_b = mb[i]
+        b[i] = b[i] + step_b
+        if cfg.centering:
+            # the ordinary bias b' = b_centered - s W lambda follows the centered one
+            b[i] = b[i] - (sigma[i] if gauss else <floating>1) * dw_lambda[i]
         if cfg.learn_sigma:
             zi = 2 * log(sigma[i]) + step_z
             si = exp(zi / 2)
@@ -487,41 +524,46 @@ cdef inline void _update_visible(const StepConfig *cfg, const Batch *bt, EpochBu
             bias_vis[i] = b[i]
 
 
-cdef inline void _adam_hidden(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
-                              floating *W, int j0, int j1) noexcept nogil:
-    """Adam for the rows j0..j1-1 of W and for c (statistics and penalty already made
-    by _update_hidden)."""
-    cdef floating *G = <floating *>buf.gradient
+cdef inline void _weight_rows(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                                  floating *W, int j0, int j1) noexcept nogil:
+    """Rows j0..j1-1 of W from their gradient (the gemm's, already made) and their row
+    terms; the sums of each row's change times the visible offset go to ``dot``."""
+    cdef bint adam = cfg.optimizer == OPT_ADAM
+    cdef bint sparse = cfg.sparsity_cost > 0
+    cdef bint fold = cfg.momentum >= MIN_FOLDED_MOMENTUM
+    cdef floating lr = cfg.learning_rate, l2 = cfg.weight_decay, l1 = cfg.l1
+    cdef floating scale = <floating>cfg.momentum if fold else 1
     cdef floating *mW = <floating *>buf.mW
-    cdef floating *vW = <floating *>buf.vW
-    cdef floating *c = <floating *>buf.c
-    cdef floating *mc = <floating *>buf.mc
-    cdef floating *vc = <floating *>buf.vc
+    cdef floating *G = <floating *>buf.gradient
     cdef floating *penalty = <floating *>buf.penalty
     cdef floating *hcol_a = <floating *>buf.hcol_a
     cdef floating *hcol_b = <floating *>buf.hcol_b
-    cdef int nv = cfg.nv, nh = cfg.nh
+    cdef floating *lam = <floating *>buf.offset_h
+    cdef floating *dot = <floating *>buf.dot_mu
+    cdef const floating *vsum = <floating *>buf.col_a if sparse else NULL
+    cdef const floating *mu = <floating *>buf.offset_v if cfg.centering else NULL
+    cdef const floating *vs = <floating *>buf.vsum_c
+    cdef floating wp = <floating>bt.wp, pj, hj, lj
+    cdef int nv = cfg.nv
     cdef Py_ssize_t j, row
-    _products(PRODUCT_GRADIENT, bt.n_tot, j0, j1, nv, nh, 1, <floating *>buf.hstack,
-              <floating *>buf.vstack, NULL, 0, G, bt.grad_chunk)
-    if cfg.sparsity_cost > 0:   # each row's visible means scaled by its own penalty
-        for j in range(j0, j1):
-            row = j * nv
-            _adam_rows(cfg, bt, W + row, mW + row, vW + row, G + row, nv,
-                       penalty[j] * <floating>bt.wp, <floating *>buf.col_a)
-    else:
-        row = <Py_ssize_t>j0 * nv
-        _adam_rows(cfg, bt, W + row, mW + row, vW + row, G + row, <int64_t>(j1 - j0) * nv,
-                   0, NULL)
+    cdef int64_t n = nv
+    if not (sparse or cfg.centering):    # no per-row term: one call for the chunk's rows
+        j1, n = j0 + 1, <int64_t>(j1 - j0) * nv
     for j in range(j0, j1):
-        c[j] = c[j] + _adam_step(&mc[j], &vc[j], hcol_a[j] + hcol_b[j] + penalty[j],
-                                 <floating>bt.adam_alpha, cfg, bt)
+        row = j * nv
+        pj, hj, lj = penalty[j] * wp, hcol_a[j] + hcol_b[j], lam[j]
+        if adam:
+            dot[j] = _adam_rows(cfg, bt, W + row, mW + row, <floating *>buf.vW + row,
+                                G + row, n, pj, vsum, hj, mu, lj, vs)
+        else:
+            dot[j] = _update_row(W + row, mW + row, n, lr, l2, l1, pj, vsum, hj, mu, lj, vs,
+                                 scale)
 
 
 cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
                                 floating *W, int j0, int j1) noexcept nogil:
-    """Hidden units j0..j1-1: statistics, sparsity, the gradient gemm into the momentum
-    of their rows of W, then those rows and c.
+    """Hidden units j0..j1-1: statistics, sparsity, the hidden offset (centering), the
+    gradient gemm, then their rows of W and c.
 
     Momentum: with ``momentum >= MIN_FOLDED_MOMENTUM`` the gemm adds
     ``(lr / momentum) * gradient`` to ``mW`` with beta = 1 (BLAS then skips its separate
@@ -529,19 +571,26 @@ cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuf
     sum by the momentum: ``momentum * mW + lr * gradient`` in one pass. Adam needs the
     gradient itself (for both moments): the gemm writes it into ``gradient`` and one
     pass updates both moments and the weights.
+
+    Centering (Melchior et al. 2016) keeps the ordinary parameters: the weight gradient
+    is the centered one, and c' = c_centered - W mu follows the centered bias's update
+    by subtracting (change of the row) . mu.
     """
     cdef floating *hstack = <floating *>buf.hstack
-    cdef floating *mW = <floating *>buf.mW
     cdef floating *c = <floating *>buf.c
     cdef floating *mc = <floating *>buf.mc
+    cdef floating *vc = <floating *>buf.vc
     cdef floating *q = <floating *>buf.q
+    cdef floating *lam = <floating *>buf.offset_h
+    cdef floating *dot = <floating *>buf.dot_mu
     cdef floating *penalty = <floating *>buf.penalty
     cdef floating *hcol_a = <floating *>buf.hcol_a
     cdef floating *hcol_b = <floating *>buf.hcol_b
-    cdef bint fold = cfg.momentum >= MIN_FOLDED_MOMENTUM
+    cdef bint adam = cfg.optimizer == OPT_ADAM
+    cdef bint fold = not adam and cfg.momentum >= MIN_FOLDED_MOMENTUM
     cdef bint sparse = cfg.sparsity_cost > 0
-    cdef floating lr = cfg.learning_rate, mom = cfg.momentum, d
-    cdef floating l2 = cfg.weight_decay, l1 = cfg.l1
+    cdef floating lr = cfg.learning_rate, mom = cfg.momentum, d, g
+    cdef floating rate = <floating>cfg.centering_rate
     cdef int nv = cfg.nv, nh = cfg.nh
     cdef Py_ssize_t j
     _column_sums(hstack, bt.n_pos, nh, j0, j1, hcol_a)
@@ -553,22 +602,26 @@ cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuf
             penalty[j] = <floating>cfg.sparsity_cost * (<floating>cfg.sparsity_target - q[j])
         else:
             penalty[j] = 0
-    if cfg.optimizer == OPT_ADAM:
-        _adam_hidden(cfg, bt, buf, W, j0, j1)
-        return
-    _products(PRODUCT_GRADIENT, bt.n_tot, j0, j1, nv, nh, lr / mom if fold else lr, hstack,
-              <floating *>buf.vstack, NULL, <floating>1 if fold else mom, mW, bt.grad_chunk)
-    if sparse:      # the sparsity term scales each row's visible means differently
-        for j in range(j0, j1):
-            _update_row(W + j * nv, mW + j * nv, nv, lr, l2, l1, penalty[j] * <floating>bt.wp,
-                        <floating *>buf.col_a, mom if fold else 1)
-    else:           # one call for the chunk's rows (contiguous)
-        _update_row(W + <Py_ssize_t>j0 * nv, mW + <Py_ssize_t>j0 * nv,
-                    <int64_t>(j1 - j0) * nv, lr, l2, l1, 0, NULL, mom if fold else 1)
+        if cfg.centering:   # the offset moves first; the model does not change with it
+            lam[j] = (1 - rate) * lam[j] + rate * hcol_a[j]
+    if adam:
+        _products(PRODUCT_GRADIENT, bt.n_tot, j0, j1, nv, nh, 1, hstack,
+                  <floating *>buf.vstack, NULL, 0, <floating *>buf.gradient, bt.grad_chunk)
+    else:
+        _products(PRODUCT_GRADIENT, bt.n_tot, j0, j1, nv, nh, lr / mom if fold else lr,
+                  hstack, <floating *>buf.vstack, NULL, <floating>1 if fold else mom,
+                  <floating *>buf.mW, bt.grad_chunk)
+    _weight_rows(cfg, bt, buf, W, j0, j1)
     for j in range(j0, j1):
         # hcol_a / hcol_b are sums of rows already weighted +1/n_pos, -1/n_neg
-        mc[j] = mom * mc[j] + lr * (hcol_a[j] + hcol_b[j] + penalty[j])
-        c[j] = c[j] + mc[j]
+        g = hcol_a[j] + hcol_b[j] + penalty[j]
+        if adam:
+            c[j] = c[j] + _adam_step(&mc[j], &vc[j], g, <floating>bt.adam_alpha, cfg, bt)
+        else:
+            mc[j] = mom * mc[j] + lr * g
+            c[j] = c[j] + mc[j]
+        if cfg.centering:
+            c[j] = c[j] - dot[j]
 
 
 cdef inline void _run_chunk(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
@@ -590,7 +643,7 @@ cdef inline void _run_chunk(const StepConfig *cfg, const Batch *bt, EpochBuffers
             _negative_visible(cfg, bt, buf, W, t, lo, hi)
             if t == k:
                 _visible_statistics(cfg, bt, buf, W, lo, hi)
-                if not cfg.learn_sigma:
+                if not cfg.learn_sigma and not cfg.centering:
                     _update_visible(cfg, bt, buf, W, lo, hi)
         else:
             _chunk_range(chunk, hc, cfg.nh, &lo, &hi)
@@ -599,7 +652,10 @@ cdef inline void _run_chunk(const StepConfig *cfg, const Batch *bt, EpochBuffers
                 _update_hidden(cfg, bt, buf, W, lo, hi)
     elif phase == 2 * k + 2:
         _chunk_range(chunk, vc, cfg.nv, &lo, &hi)
-        _sigma_products(cfg, bt, buf, W, lo, hi)
+        if cfg.learn_sigma:
+            _sigma_products(cfg, bt, buf, W, lo, hi)
+        else:       # centering
+            _update_visible(cfg, bt, buf, W, lo, hi)
     elif chunk < cfg.n_hidden_chunks:
         _chunk_range(chunk, hc, cfg.nh, &lo, &hi)
         _update_hidden(cfg, bt, buf, W, lo, hi)
@@ -639,11 +695,14 @@ cdef enum:
     VEC_V_COL_B = 1         # column sums of the chain rows
     VEC_V_INV_SIGMA = 2     # 1 / sigma (Gaussian units)
     VEC_V_BIAS = 3          # b, or b / sigma for Gaussian units
-    VEC_V_ROWS = 4
+    VEC_V_CENTERED_SUM = 4  # centering: col_a / n_pos - col_b / n_neg
+    VEC_V_DW_LAMBDA = 5     # centering: (change of W)^T lambda
+    VEC_V_ROWS = 6
     VEC_H_COL_A = 0         # column sums of the positive hidden statistics
     VEC_H_COL_B = 1         # column sums of the negative hidden statistics
     VEC_H_PENALTY = 2       # sparsity term per hidden unit
-    VEC_H_ROWS = 3
+    VEC_H_DOT_MU = 3        # centering: (change of row j of W) . mu
+    VEC_H_ROWS = 4
 
 
 def make_workspace(hyper, n_visible, n_hidden, dtype):
@@ -672,7 +731,8 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
                      floating[::1] q, floating[:, ::1] vstack, floating[:, ::1] hstack,
                      floating[:, ::1] hsample, floating[:, ::1] scratch,
                      floating[:, ::1] vec_v, floating[:, ::1] vec_h,
-                     floating[:, ::1] gradient, hyper, uint64_t seed, int n_threads,
+                     floating[:, ::1] gradient, floating[::1] offset_v,
+                     floating[::1] offset_h, hyper, uint64_t seed, int n_threads,
                      uint32_t step0, bint small_gemm, int first_batch, int n_batches,
                      int64_t adam_t_first):
     """Minibatches first_batch .. first_batch + n_batches - 1 of the epoch ``order``.
@@ -689,8 +749,8 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     cdef EpochBuffers buf
     cdef frbm_sched sched
     _check_epoch_shapes(X, order, W, b, c, sigma, mW, mb, mc, mz, vW, vb, vc, vz, chains, q,
-                        vstack, hstack, hsample, scratch, vec_v, vec_h, gradient, batch_size,
-                        cfg, first_batch, n_batches)
+                        vstack, hstack, hsample, scratch, vec_v, vec_h, gradient, offset_v,
+                        offset_h, batch_size, cfg, first_batch, n_batches)
     cfg.n_chains = chains.shape[0]
     cfg.first_batch = first_batch
     cfg.adam_t_first = adam_t_first
@@ -715,6 +775,11 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     buf.vc = &vc[0]
     buf.vz = &vz[0]
     buf.gradient = &gradient[0, 0]
+    buf.offset_v = &offset_v[0]
+    buf.offset_h = &offset_h[0]
+    buf.vsum_c = &vec_v[VEC_V_CENTERED_SUM, 0]
+    buf.dw_lambda = &vec_v[VEC_V_DW_LAMBDA, 0]
+    buf.dot_mu = &vec_h[VEC_H_DOT_MU, 0]
     buf.chains = &chains[0, 0]
     buf.q = &q[0]
     buf.vstack = &vstack[0, 0]
@@ -773,7 +838,8 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
                          floating[::1] q, floating[:, ::1] vstack, floating[:, ::1] hstack,
                          floating[:, ::1] hsample, floating[:, ::1] scratch,
                          floating[:, ::1] vec_v, floating[:, ::1] vec_h,
-                         floating[:, ::1] gradient, int batch_size, StepConfig cfg,
+                         floating[:, ::1] gradient, floating[::1] offset_v,
+                         floating[::1] offset_h, int batch_size, StepConfig cfg,
                          int first_batch, int n_batches):
     """The arrays of ``_fit_epoch_typed``, which Python can call directly: refuse
     inconsistent buffers instead of reading or writing past them.
@@ -793,6 +859,7 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
                           ("mW", mW is None), ("mb", mb is None), ("mc", mc is None),
                           ("mz", mz is None), ("vW", vW is None), ("vb", vb is None),
                           ("vc", vc is None), ("vz", vz is None), ("gradient", gradient is None),
+                          ("offset_v", offset_v is None), ("offset_h", offset_h is None),
                           ("chains", chains is None), ("q", q is None),
                           ("vstack", vstack is None), ("hstack", hstack is None),
                           ("hsample", hsample is None), ("scratch", scratch is None),
@@ -808,7 +875,8 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
                                ("mb", mb.shape[0], nv), ("mz", mz.shape[0], nv),
                                ("vb", vb.shape[0], nv), ("vz", vz.shape[0], nv),
                                ("c", c.shape[0], nh), ("mc", mc.shape[0], nh),
-                               ("vc", vc.shape[0], nh),
+                               ("vc", vc.shape[0], nh), ("offset_v", offset_v.shape[0], nv),
+                               ("offset_h", offset_h.shape[0], nh),
                                ("q", q.shape[0], nh), ("chains", chains.shape[1], nh)):
         if length != want:
             raise ValueError(f"{name} must have {want} entries (W is {nh} x {nv}); got "
@@ -873,6 +941,8 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
             ("vz", _span(<const char *>&vz[0], 1, nv, 0, isz, isz), True),
             ("gradient", _span(<const char *>&gradient[0, 0], gradient.shape[0], nv,
                                nv * isz, isz, isz), True),
+            ("offset_v", _span(<const char *>&offset_v[0], 1, nv, 0, isz, isz), False),
+            ("offset_h", _span(<const char *>&offset_h[0], 1, nh, 0, isz, isz), True),
             ("q", _span(<const char *>&q[0], 1, nh, 0, isz, isz), True),
             ("chains", _span(<const char *>&chains[0, 0] if chains.shape[0] else NULL,
                              chains.shape[0], nh, nh * isz, isz, isz), True),
@@ -929,6 +999,8 @@ cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed,
     cfg.sigma_learning_rate = hyper.sigma_learning_rate
     cfg.min_sigma = hyper.min_sigma
     cfg.optimizer = hyper.optimizer
+    cfg.centering = hyper.centering
+    cfg.centering_rate = hyper.centering_rate
     cfg.beta_1 = hyper.beta_1
     cfg.beta_2 = hyper.beta_2
     cfg.epsilon = hyper.epsilon
@@ -993,8 +1065,8 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
                              state.mb, state.mc, state.mz, state.vW, state.vb, state.vc,
                              state.vz, state.chains, state.q, ws["vstack"], ws["hstack"],
                              ws["hsample"], ws["scratch"], ws["vec_v"], ws["vec_h"],
-                             ws["gradient"], hyper, seed, nt, step0, small_gemm, done, m,
-                             adam_steps[0] + 1)
+                             ws["gradient"], state.visible_offset, state.hidden_offset, hyper,
+                             seed, nt, step0, small_gemm, done, m, adam_steps[0] + 1)
             if adam:
                 adam_steps[0] += m
             seconds = frbm_seconds() - t0

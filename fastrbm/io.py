@@ -12,10 +12,13 @@ Layout of the JSON record of a model::
 ``fitted`` has ``n_features_in_``, ``n_iter_``, ``seed``, ``n_updates``,
 ``n_sample_calls``, ``state`` (whether momentum and chains were saved), ``adam_steps``
 (Adam updates made; when above 0, Adam's second moments ``state/vW``, ``state/vb``,
-``state/vc``, ``state/vz`` are saved too; files without the field load as 0) and, from
+``state/vc``, ``state/vz`` are saved too; files without the field load as 0),
+``centered`` (whether the centering offsets ``state/visible_offset``,
+``state/hidden_offset`` are saved; absent means no) and, from
 format version 2, ``validation`` (the early-stopping bookkeeping: ``scores``,
 ``best_epoch``, ``best_score``, ``since_best``, ``best_state``, whether the best epoch's
-training state was saved as the ``best/`` arrays, and ``best_adam_steps``) for an RBM;
+training state was saved as the ``best/`` arrays, ``best_adam_steps`` and
+``best_centered``) for an RBM;
 ``n_features_in_``, ``seed``, ``n_sample_calls`` and ``layers`` (records) for a DBN.
 
 Loading trusts nothing in the file. The archive is read member by member with the
@@ -43,8 +46,8 @@ import numpy as np
 import numpy.lib.format as npy_format
 
 from . import _io_checks as checks
-from ._io_checks import (ADAM_ARRAYS, BEST_ARRAYS, FORMAT, META, RBM_ARRAYS, STATE_ARRAYS,
-                         VERSION,
+from ._io_checks import (ADAM_ARRAYS, BEST_ARRAYS, FORMAT, META, OFFSET_ARRAYS, RBM_ARRAYS,
+                         STATE_ARRAYS, VERSION,
                          FormatError)
 from .dbn import DBN
 from .rbm import RBM
@@ -185,17 +188,15 @@ def _record(model, prefix: str, arrays: dict) -> dict:
         state = getattr(model, "_state", None)
         if state is not None and not _state_is_current(model, state):
             state = None
-        adam_steps = 0 if state is None else int(state.adam_steps[0])
-        if state is not None:
-            for name in STATE_ARRAYS + (ADAM_ARRAYS if adam_steps else ()):
-                arrays[f"{prefix}state/{name}"] = np.asarray(getattr(state, name))
+        groups = _save_state(state, STATE_ARRAYS, f"{prefix}state/", arrays)
         record["fitted"] = {
             "n_features_in_": _json_int(_fitted_attr(model, "n_features_in_")),
             "n_iter_": _json_int(_fitted_attr(model, "n_iter_")),
             "seed": _json_int(_fitted_attr(model, "_seed")),
             "n_updates": _json_int(_fitted_attr(model, "_n_updates")),
             "n_sample_calls": _json_int(_fitted_attr(model, "_n_sample_calls")),
-            "state": state is not None, "adam_steps": adam_steps,
+            "state": state is not None, "adam_steps": groups["adam_steps"],
+            "centered": groups["centered"],
             "validation": _validation_record(model, prefix, arrays)}
     return record
 
@@ -206,10 +207,7 @@ def _validation_record(model, prefix: str, arrays: dict) -> dict:
     best = getattr(model, "_best_state", None)
     if best is not None and not _state_is_current(model, best):
         best = None
-    best_adam = 0 if best is None else int(best.adam_steps[0])
-    if best is not None:
-        for name in BEST_ARRAYS + (ADAM_ARRAYS if best_adam else ()):
-            arrays[f"{prefix}best/{name}"] = np.asarray(getattr(best, name))
+    groups = _save_state(best, BEST_ARRAYS, f"{prefix}best/", arrays)
     scores = getattr(model, "validation_scores_", [])
     best_score = getattr(model, "best_validation_score_", None)
     return {"scores": [_json_float(v) for v in scores] if isinstance(scores, list)
@@ -217,7 +215,23 @@ def _validation_record(model, prefix: str, arrays: dict) -> dict:
             "best_epoch": _json_int(getattr(model, "best_epoch_", None)),
             "best_score": None if best_score is None else _json_float(best_score),
             "since_best": _json_int(getattr(model, "_since_best", 0)),
-            "best_state": best is not None, "best_adam_steps": best_adam}
+            "best_state": best is not None, "best_adam_steps": groups["adam_steps"],
+            "best_centered": groups["centered"]}
+
+
+def _save_state(state, names: tuple, prefix: str, arrays: dict) -> dict:
+    """A training state's arrays into ``arrays``: ``names``, and the optional groups
+    that are in use (Adam's second moments once Adam ran, the centering offsets once
+    set), which the returned record names for the loader."""
+    if state is None:
+        return {"adam_steps": 0, "centered": False}
+    groups = {"adam_steps": int(state.adam_steps[0]),
+              "centered": bool(state.visible_offset.any() or state.hidden_offset.any())}
+    names = (names + (ADAM_ARRAYS if groups["adam_steps"] else ())
+             + (OFFSET_ARRAYS if groups["centered"] else ()))
+    for name in names:
+        arrays[prefix + name] = np.asarray(getattr(state, name))
+    return groups
 
 
 def _json_float(value):

@@ -289,7 +289,8 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
                       sigma_learning_rate: Optional[float] = None, min_sigma: float = 0.1,
                       sample_visible: Optional[bool] = None, optimizer: str = "sgd",
                       beta_1: float = 0.9, beta_2: float = 0.999,
-                      epsilon: float = 1e-8) -> Hyper:
+                      epsilon: float = 1e-8, centering: bool = False,
+                      centering_rate: float = 0.01) -> Hyper:
     """The settings of a training step, validated, for :func:`fit_epoch`.
 
     Parameters
@@ -326,6 +327,16 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
         sigma with ``sigma_learning_rate``.
     beta_1, beta_2 : float in [0, 1)
     epsilon : float > 0
+    centering : bool
+        Centered training (Melchior, Wang & Wiskott 2016): the gradient of the energy
+        written in ``v - mu`` and ``h - lambda``, with the offsets in
+        ``state.visible_offset`` (mu; of ``v / sigma`` for Gaussian units) and
+        ``state.hidden_offset`` (lambda). The parameters stay those of the equivalent
+        ordinary RBM: after each update the biases are re-parametrised
+        (``c -= dW mu``, ``b -= sigma dW^T lambda``). Not with ``learn_sigma``.
+    centering_rate : float in [0, 1]
+        lambda moves toward the minibatch's mean hidden activation by this share per
+        update (mu stays what the caller set, e.g. the data mean).
 
     Returns
     -------
@@ -335,11 +346,15 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
 
     vis, hid = visible_code(visible), hidden_code(hidden)
     gauss = vis == VISIBLE_GAUSSIAN
-    for name, flag in (("persistent", persistent), ("learn_sigma", learn_sigma)):
+    for name, flag in (("persistent", persistent), ("learn_sigma", learn_sigma),
+                       ("centering", centering)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool; got {flag!r}")
     if learn_sigma and not gauss:
         raise ValueError("learn_sigma=True needs visible='gaussian'")
+    if centering and learn_sigma:
+        raise ValueError("centering=True cannot be combined with learn_sigma=True (the "
+                         "visible offset is measured in units of sigma)")
     if sample_visible is None:
         # learned sigma needs the noise of sampled reconstructions: with means, the
         # correlation between the noise and the hidden statistic is lost and sigma
@@ -376,7 +391,9 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
         min_sigma=check_float(min_sigma, "min_sigma", low=0.0, low_open=True),
         sample_visible=bool(sample_visible), optimizer=OPTIMIZER_CODES[optimizer.lower()],
         beta_1=betas[0], beta_2=betas[1],
-        epsilon=check_float(epsilon, "epsilon", low=0.0, low_open=True))
+        epsilon=check_float(epsilon, "epsilon", low=0.0, low_open=True),
+        centering=bool(centering),
+        centering_rate=check_float(centering_rate, "centering_rate", low=0.0, high=1.0))
 
 
 def training_state(W: np.ndarray, b: np.ndarray, c: np.ndarray,

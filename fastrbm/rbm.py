@@ -49,6 +49,9 @@ class DivergenceError(FloatingPointError):
 #: computation, not the meaning of the parameters, and may change between calls.
 STRUCTURAL_PARAMS = ("n_components", "visible", "hidden", "n_copies", "dtype")
 
+#: Rows per block when the centering offsets are measured on the data.
+_OFFSET_BLOCK = 4096
+
 _PARAM_NAMES = ("components_", "intercept_visible_", "intercept_hidden_", "sigma_")
 _STEPPED = HIDDEN_UNITS["stepped"]
 _GAUSSIAN = VISIBLE_UNITS["gaussian"]
@@ -136,6 +139,16 @@ class RBM(EstimatorMixin):
         between calls restarts the moment buffers at zero.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's moment decays and its denominator's epsilon.
+    centering : bool, default=False
+        Centered training (Melchior, Wang & Wiskott 2016): the gradient of the energy
+        written in ``v - mu`` and ``h - lambda``, ``mu`` the mean of the data (of
+        ``v / sigma`` for Gaussian units) given to the first ``fit`` / ``partial_fit``,
+        ``lambda`` a sliding mean of the hidden means on the data. The fitted
+        attributes stay those of the equivalent ordinary RBM (the biases are
+        re-parametrised after every update), so everything else works unchanged; the
+        offsets are kept with the training state and saved. Not with ``learn_sigma``.
+    centering_rate : float, default=0.01
+        Share by which ``lambda`` moves toward each minibatch's mean hidden activation.
     weight_decay : float, default=0.0
         L2 penalty on the weights (not the biases).
     l1 : float, default=0.0
@@ -244,7 +257,8 @@ class RBM(EstimatorMixin):
                  hidden: str = "bernoulli", n_copies: int = 10, k: int = 1,
                  persistent: bool = False, learning_rate: Optional[float] = None,
                  momentum: float = 0.5, optimizer: str = "sgd", beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-8,
+                 beta_2: float = 0.999, epsilon: float = 1e-8, centering: bool = False,
+                 centering_rate: float = 0.01,
                  weight_decay: float = 0.0, l1: float = 0.0,
                  sparsity_target: float = 0.1, sparsity_cost: float = 0.0,
                  sparsity_decay: float = 0.95, sigma: float = 1.0, learn_sigma: bool = False,
@@ -270,6 +284,8 @@ class RBM(EstimatorMixin):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.centering = centering
+        self.centering_rate = centering_rate
         self.weight_decay = weight_decay
         self.l1 = l1
         self.sparsity_target = sparsity_target
@@ -314,7 +330,8 @@ class RBM(EstimatorMixin):
             learn_sigma=self.learn_sigma, sigma_learning_rate=self.sigma_learning_rate,
             min_sigma=self.min_sigma, sample_visible=self.sample_visible,
             optimizer=self.optimizer, beta_1=self.beta_1, beta_2=self.beta_2,
-            epsilon=self.epsilon)
+            epsilon=self.epsilon, centering=self.centering,
+            centering_rate=self.centering_rate)
 
     def _check_settings(self):
         """Validate the settings every method shares; returns (hyper, backend, n_threads)."""
@@ -594,8 +611,11 @@ class RBM(EstimatorMixin):
             setattr(self, name, a)
             params[i] = a
         if st is None or st.chains.shape[0] != hyper.batch_size:
-            st = TrainState.zeros_like_params(*params, n_chains=hyper.batch_size,
-                                              sparsity_target=hyper.sparsity_target)
+            old, st = st, TrainState.zeros_like_params(*params, n_chains=hyper.batch_size,
+                                                       sparsity_target=hyper.sparsity_target)
+            if old is not None:     # the offsets do not depend on the number of chains
+                st.visible_offset[...] = old.visible_offset
+                st.hidden_offset[...] = old.hidden_offset
         else:
             st.W, st.b, st.c, st.sigma = params
         st.match_optimizer(hyper.optimizer)
@@ -800,6 +820,8 @@ class RBM(EstimatorMixin):
     # ------------------------------------------------------------ the epoch loop
     def _train(self, X, hyper, backend, n_threads, plan: "_EpochPlan", callback):
         state = self._train_state(hyper)
+        if hyper.centering and not (state.visible_offset.any() or state.hidden_offset.any()):
+            self._set_offsets(state, X, hyper, backend, n_threads)
         # kept between calls: partial_fit loops reuse the buffers, and the kernel keeps
         # its measurements of which thread count is faster there (see docs/threads.md)
         key = (backend, hyper.batch_size, hyper.learn_sigma, hyper.optimizer, X.shape[1],
@@ -872,6 +894,23 @@ class RBM(EstimatorMixin):
         if plan.patience is not None and record.improved:
             best = state.copy()     # a new copy: the kept one stays valid until commit
         return score, record, best
+
+    def _set_offsets(self, state: TrainState, X, hyper, backend: str, n_threads: int) -> None:
+        """Centering's offsets from the data ``X`` (validated): mu its mean (of v / sigma
+        for Gaussian units), lambda the mean of its hidden means under the current
+        parameters; rows in blocks, so that no (n_rows, n_components) array is made."""
+        gauss = self._is_gaussian
+        sigma = state.sigma if gauss else None
+        mu = np.zeros(X.shape[1])
+        lam = np.zeros(state.W.shape[0])
+        for start in range(0, X.shape[0], _OFFSET_BLOCK):
+            rows = X[start:start + _OFFSET_BLOCK]
+            mu += (rows / sigma if gauss else rows).sum(0, dtype=np.float64)
+            lam += ops.hidden_mean(rows, state.W, state.c, sigma,
+                                   hidden=HIDDEN_NAMES[hyper.hidden], n_copies=hyper.n_copies,
+                                   n_threads=n_threads, backend=backend).sum(0, dtype=np.float64)
+        state.visible_offset[...] = mu / X.shape[0]
+        state.hidden_offset[...] = lam / X.shape[0]
 
     def _print_epoch(self, X, info) -> None:
         """The verbose line of an epoch (``X`` validated)."""
@@ -1067,6 +1106,7 @@ def _check_state(st, params) -> None:
     arrays = []
     for field, shape in (("mW", (nh, nv)), ("mb", (nv,)), ("mc", (nh,)), ("mz", (nv,)),
                          ("vW", (nh, nv)), ("vb", (nv,)), ("vc", (nh,)), ("vz", (nv,)),
+                         ("visible_offset", (nv,)), ("hidden_offset", (nh,)),
                          ("chains", (None, nh)), ("q", (nh,))):
         a = getattr(st, field)
         name = f"_state.{field}"
@@ -1106,7 +1146,8 @@ class GaussianRBM(RBM):
                  hidden: str = "nrelu", n_copies: int = 10, k: int = 1,
                  persistent: bool = False, learning_rate: Optional[float] = 0.005,
                  momentum: float = 0.5, optimizer: str = "sgd", beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-8,
+                 beta_2: float = 0.999, epsilon: float = 1e-8, centering: bool = False,
+                 centering_rate: float = 0.01,
                  weight_decay: float = 1e-4, l1: float = 0.0,
                  sparsity_target: float = 0.1, sparsity_cost: float = 0.0,
                  sparsity_decay: float = 0.95, sigma: float = 1.0, learn_sigma: bool = False,
@@ -1124,6 +1165,7 @@ class GaussianRBM(RBM):
             n_components, visible=visible, hidden=hidden, n_copies=n_copies, k=k,
             persistent=persistent, learning_rate=learning_rate, momentum=momentum,
             optimizer=optimizer, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+            centering=centering, centering_rate=centering_rate,
             weight_decay=weight_decay, l1=l1, sparsity_target=sparsity_target,
             sparsity_cost=sparsity_cost, sparsity_decay=sparsity_decay, sigma=sigma,
             learn_sigma=learn_sigma, sigma_learning_rate=sigma_learning_rate,

@@ -267,6 +267,16 @@ def cd_step(state, hyper, v_batch, seed, step):
             grad_z = grad_z - dt.type(0.5)
 
     lr, mom = dt.type(hyper.learning_rate), dt.type(hyper.momentum)
+    if hyper.centering:
+        # Melchior et al. 2016 in the ordinary parameters: the hidden offset moves first
+        # (the model does not change with it), then the centered weight gradient
+        # <(v - mu)(h - lambda)> of the rows weighted +1/n_pos, -1/n_neg (their weights
+        # sum to 0, hence two rank-1 terms)
+        mu, lam = state.visible_offset, state.hidden_offset
+        rate = dt.type(hyper.centering_rate)
+        lam[...] = (1 - rate) * lam + rate * (h0 * wp).sum(0)
+        grad_W = grad_W - (np.outer(grad_c, mu) + np.outer(lam, (vt0 * wp).sum(0)
+                                                           - (vt * wn).sum(0)))
     if hyper.sparsity_cost > 0:
         d = dt.type(hyper.sparsity_decay)
         state.q[...] = d * state.q + (1 - d) * h0.mean(0)
@@ -277,9 +287,9 @@ def cd_step(state, hyper, v_batch, seed, step):
 
     if hyper.optimizer == OPTIMIZER_CODES["adam"]:
         alpha, alpha_z, adam = _adam(state, hyper, dt)
-        W += adam(state.mW, state.vW, grad_W, alpha)
-        b += adam(state.mb, state.vb, grad_b, alpha)
-        c += adam(state.mc, state.vc, grad_c, alpha)
+        step_W = adam(state.mW, state.vW, grad_W, alpha)
+        step_b = adam(state.mb, state.vb, grad_b, alpha)
+        step_c = adam(state.mc, state.vc, grad_c, alpha)
         if hyper.learn_sigma:
             step_z = adam(state.mz, state.vz, grad_z, alpha_z)
         state.adam_steps[0] += 1
@@ -287,12 +297,18 @@ def cd_step(state, hyper, v_batch, seed, step):
         state.mW[...] = mom * state.mW + lr * grad_W
         state.mb[...] = mom * state.mb + lr * grad_b
         state.mc[...] = mom * state.mc + lr * grad_c
-        W += state.mW
-        b += state.mb
-        c += state.mc
+        step_W, step_b, step_c = state.mW, state.mb, state.mc
         if hyper.learn_sigma:
             state.mz[...] = mom * state.mz + dt.type(hyper.sigma_learning_rate) * grad_z
             step_z = state.mz
+    W += step_W
+    b += step_b
+    c += step_c
+    if hyper.centering:
+        # the ordinary biases c' = c_c - W mu, b' = b_c - s W lambda follow the centered
+        # ones: subtract the change of W times the offsets
+        c -= step_W @ state.visible_offset
+        b -= (s if gauss else 1) * (state.hidden_offset @ step_W)
     if hyper.learn_sigma:
         z = 2 * np.log(state.sigma) + step_z
         state.sigma[...] = np.maximum(np.exp(z / 2), dt.type(hyper.min_sigma))

@@ -40,6 +40,11 @@ class Hyper:
     beta_1: float = 0.9
     beta_2: float = 0.999
     epsilon: float = 1e-8
+    #: Centering (Melchior et al. 2016): the gradient of the centered energy, with the
+    #: offsets in TrainState.visible_offset / hidden_offset; the latter slides toward the
+    #: data's hidden means at ``centering_rate`` per update.
+    centering: bool = False
+    centering_rate: float = 0.01
 
 
 @dataclass
@@ -52,7 +57,8 @@ class TrainState:
     and ``adam_steps`` (int64, shape (1,)) the number of Adam updates made so far, which
     Adam's bias correction needs. ``chains`` holds the PCD chains' hidden states
     (batch_size, n_hidden). ``q`` is the running estimate of the hidden means used by
-    the sparsity penalty.
+    the sparsity penalty. ``visible_offset`` (mu, n_visible) and ``hidden_offset``
+    (lambda, n_hidden) are the offsets of centered training (zeros when not given).
     """
 
     W: np.ndarray
@@ -70,6 +76,8 @@ class TrainState:
     vc: Optional[np.ndarray] = None
     vz: Optional[np.ndarray] = None
     adam_steps: Optional[np.ndarray] = None
+    visible_offset: Optional[np.ndarray] = None
+    hidden_offset: Optional[np.ndarray] = None
 
     def __post_init__(self):
         # a state made without Adam's buffers (older code, older files) gets zeros
@@ -79,6 +87,10 @@ class TrainState:
                 setattr(self, name, np.zeros_like(like))
         if self.adam_steps is None:
             self.adam_steps = np.zeros(1, dtype=np.int64)
+        if self.visible_offset is None:
+            self.visible_offset = np.zeros_like(self.b)
+        if self.hidden_offset is None:
+            self.hidden_offset = np.zeros_like(self.c)
 
     @classmethod
     def zeros_like_params(cls, W, b, c, sigma, n_chains, sparsity_target=0.0):

@@ -138,49 +138,72 @@ static FRBM_MULTIVERSION void frbm_stepped_chunk_##SUF(                         
         }                                                                                 \
     }                                                                                     \
 }                                                                                         \
-static FRBM_MULTIVERSION void frbm_update_row_##SUF(                                     \
-    T *restrict W, T *restrict mW, int64_t n, T lr, T l2, T l1, T pj,                     \
-    const T *restrict vsum, T scale)                                                      \
+/* The per-row terms of a weight row's gradient besides the gemm's: sparsity
+   (pj vsum[i]) and centering (-(hj mu[i] + lj vs[i]), Melchior et al. 2016: the
+   centered gradient <(v - mu)(h - lambda)> of the stacked rows, whose weights sum to
+   0); NULL vectors are absent terms. */                                                \
+static inline T frbm_row_terms_##SUF(T g, int64_t i, T pj, const T *restrict vsum, T hj,  \
+                                     const T *restrict mu, T lj, const T *restrict vs)    \
 {                                                                                         \
-    if (l2 == 0 && l1 == 0 && !vsum) {   /* plain momentum */                             \
+    if (vsum) g = g + pj * vsum[i];                                                       \
+    if (mu) g = g - (hj * mu[i] + lj * vs[i]);                                            \
+    return g;                                                                             \
+}                                                                                         \
+/* Momentum SGD on n weights: m = scale mW + lr (row terms - l2 W - l1 sign W); W += m;   \
+   mW = m (scale is the momentum when the gradient gemm folded it out). Returns          \
+   sum_i m[i] mu[i] (the hidden bias's centering correction), 0 without mu. */           \
+static FRBM_MULTIVERSION T frbm_update_row_##SUF(                                        \
+    T *restrict W, T *restrict mW, int64_t n, T lr, T l2, T l1, T pj,                     \
+    const T *restrict vsum, T hj, const T *restrict mu, T lj, const T *restrict vs,       \
+    T scale)                                                                              \
+{                                                                                         \
+    T dot = 0;                                                                            \
+    if (l2 == 0 && l1 == 0 && !vsum && !mu) {   /* plain momentum */                      \
         if (scale == (T)1) {                                                              \
             for (int64_t i = 0; i < n; i++) W[i] += mW[i];                                \
         } else {                                                                          \
             for (int64_t i = 0; i < n; i++) { T m = scale * mW[i]; mW[i] = m; W[i] += m; }\
         }                                                                                 \
-        return;                                                                           \
+        return dot;                                                                       \
     }                                                                                     \
     for (int64_t i = 0; i < n; i++) {                                                     \
         T w = W[i];                                                                       \
         T sgn = (w > 0 ? (T)1 : (T)0) - (w < 0 ? (T)1 : (T)0);                            \
-        T g = -l2 * w - l1 * sgn;                                                         \
-        if (vsum) g = g + pj * vsum[i];                                                   \
+        T g = frbm_row_terms_##SUF(-l2 * w - l1 * sgn, i, pj, vsum, hj, mu, lj, vs);      \
         T m = scale * mW[i] + lr * g;                                                     \
         mW[i] = m;                                                                        \
         W[i] = w + m;                                                                     \
+        if (mu) dot = dot + m * mu[i];                                                    \
     }                                                                                     \
+    return dot;                                                                           \
 }                                                                                         \
-/* Adam on n weights: g = (G + pj vsum) - l2 W - l1 sign W; m = b1 m + (1 - b1) g;         \
+/* Adam on n weights: g = (G + row terms) - l2 W - l1 sign W; m = b1 m + (1 - b1) g;      \
    v = b2 v + (1 - b2) g^2; W += alpha m / (sqrt(v) + eps), where alpha and eps carry     \
    the bias correction (fastrbm/_kernels.pyx, _batch).  fastrbm/reference.py does the     \
-   same operations in the same order, so the two agree to the rounding of G. */          \
-static FRBM_MULTIVERSION void frbm_adam_row_##SUF(                                       \
-    T *restrict W, T *restrict m, T *restrict v, const T *restrict G, int64_t n,          \
-    T alpha, T eps, T b1, T b2, T l2, T l1, T pj, const T *restrict vsum)                 \
+   same operations, so the two agree to the rounding of G. With centering (mu given)     \
+   each step is left in G (the visible biases' correction needs them) and the function   \
+   returns sum_i step[i] mu[i]. */                                                        \
+static FRBM_MULTIVERSION T frbm_adam_row_##SUF(                                          \
+    T *restrict W, T *restrict m, T *restrict v, T *restrict G, int64_t n,                \
+    T alpha, T eps, T b1, T b2, T l2, T l1, T pj, const T *restrict vsum, T hj,           \
+    const T *restrict mu, T lj, const T *restrict vs)                                     \
 {                                                                                         \
     const T c1 = (T)1 - b1, c2 = (T)1 - b2;                                               \
+    T dot = 0;                                                                            \
     for (int64_t i = 0; i < n; i++) {                                                     \
         T w = W[i];                                                                       \
         T sgn = (w > 0 ? (T)1 : (T)0) - (w < 0 ? (T)1 : (T)0);                            \
-        T g = G[i];                                                                       \
-        if (vsum) g = g + pj * vsum[i];                                                   \
+        T g = frbm_row_terms_##SUF(G[i], i, pj, vsum, hj, mu, lj, vs);                    \
         g = g - l2 * w - l1 * sgn;                                                        \
         T mi = b1 * m[i] + c1 * g;                                                        \
         T vi = b2 * v[i] + c2 * (g * g);                                                  \
+        T step = alpha * mi / (SQRT(vi) + eps);                                           \
         m[i] = mi;                                                                        \
         v[i] = vi;                                                                        \
-        W[i] = w + alpha * mi / (SQRT(vi) + eps);                                         \
+        W[i] = w + step;                                                                  \
+        if (mu) { G[i] = step; dot = dot + step * mu[i]; }                                \
     }                                                                                     \
+    return dot;                                                                           \
 }                                                                                         \
 static FRBM_MULTIVERSION void frbm_column_sums_##SUF(                                    \
     const T *restrict a, int n_rows, int ld, int lo, int hi, T *restrict out)             \
