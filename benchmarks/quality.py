@@ -233,8 +233,23 @@ def _range(s) -> str:
     return f"{s['median']:.3f} [{s['min']:.3f}, {s['max']:.3f}]"
 
 
+def render_grid(result: dict) -> str:
+    """Every grid point's median train / test log-likelihood (a Markdown table)."""
+    lines = ["| task | method | learning rate: median train / test LL |", "|---|---|---|"]
+    for t in result["tasks"]:
+        for m in t["methods"]:
+            cells = []
+            for i, p in enumerate(m["grid"]):
+                text = "failed" if p["train"] is None else (
+                    f"{p['train']['median']:.2f} / {p['test']['median']:.2f}")
+                star = " (selected)" if i == m["selected_index"] else ""
+                cells.append(f"{p['learning_rate']:g}: {text}{star}")
+            lines.append(f"| {t['name']} | {m['method']} | {'; '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def render(result: dict) -> str:
-    """The summary table (a Markdown table) of a result."""
+    """The summary tables (Markdown) of a result: selected points, references, grid."""
     n = len(result["seeds"])
     lines = [f"| task | method | selected learning rate | train LL, median [min, max] of "
              f"{n} seeds | test LL, median [min, max] | test LL - independent pixels |",
@@ -257,7 +272,7 @@ def render(result: dict) -> str:
         ip = r["independent_pixels"]
         lines.append(f"| {t['name']} | {r['uniform']:.3f} | {ip['train']:.3f} / "
                      f"{ip['test']:.3f} | {r['train_optimum']:.3f} |")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + render_grid(result)
 
 
 def parse_args(argv=None):
