@@ -169,7 +169,8 @@ def train_and_score(task: Task, kwargs: dict, seed: int, train, test) -> dict:
     test_ll = float(np.mean(-rbm.free_energy(test) - log_z))
     finite = all(np.isfinite(v) for v in (log_z, train_ll, test_ll))
     return {"seed": seed, "train_ll": train_ll if finite else None,
-            "test_ll": test_ll if finite else None, "log_z": float(log_z) if finite else None,
+            "test_ll": test_ll if finite else None,
+            "log_z": float(log_z) if finite else None,
             "fit_seconds": t1 - t0, "log_z_seconds": time.perf_counter() - t1,
             "failed": None if finite else "non-finite log-likelihood"}
 
