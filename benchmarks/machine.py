@@ -30,6 +30,17 @@ def reexec_without_slow_env(script: str) -> None:
     os.execve(sys.executable, [sys.executable, os.path.abspath(script)] + sys.argv[1:], env)
 
 
+def unset_note() -> str:
+    """The line a benchmark prints when reexec_without_slow_env dropped SLOW_ENV for it
+    ("" when nothing was unset)."""
+    unset = json.loads(os.environ.get(UNSET_MARKER, "{}") or "{}")
+    if not unset:
+        return ""
+    return ("Note: unset " + ", ".join(f"{k}={v}" for k, v in unset.items())
+            + " for this benchmark process (they force slower OpenBLAS kernels); "
+            "tests and CI keep them.")
+
+
 def blas_summary(threadpools: list) -> str:
     """One line naming each BLAS of threadpoolctl's ``threadpools`` and its kernels."""
     return "; ".join(f"{lib.get('internal_api')} {lib.get('version')} "

@@ -21,7 +21,7 @@ import os
 import sys
 
 # Must run before numpy/scipy load OpenBLAS: the variables are read at library load.
-from machine import UNSET_MARKER, reexec_without_slow_env
+from machine import reexec_without_slow_env, unset_note
 
 if "--keep-env" not in sys.argv:
     reexec_without_slow_env(__file__)
@@ -145,11 +145,8 @@ def main(argv=None):
     sections = [only] if only in SECTIONS else (["configs"] if only else list(SECTIONS))
     t_start = time.perf_counter()
 
-    unset = json.loads(os.environ.get(UNSET_MARKER, "{}") or "{}")
-    if unset:
-        print("Note: unset " + ", ".join(f"{k}={v}" for k, v in unset.items())
-              + " for this benchmark process (they force slower OpenBLAS kernels); "
-              "tests and CI keep them.", flush=True)
+    if unset_note():
+        print(unset_note(), flush=True)
 
     if REALTIME:
         print(f"Note: scheduling {REALTIME} (--realtime).", flush=True)
