@@ -46,9 +46,11 @@ METHODS = {
     "PCD-1": {"k": 1, "persistent": True},
     "CD-1 Adam": {"k": 1, "persistent": False, "optimizer": "adam"},
     "PCD-1 Adam": {"k": 1, "persistent": True, "optimizer": "adam"},
+    "CD-1 centered": {"k": 1, "persistent": False, "centering": True},
+    "PCD-1 centered": {"k": 1, "persistent": True, "centering": True},
 }
-#: Learning rates tried per optimizer. This tree has no momentum schedule, so SGD keeps
-#: the constant momentum 0.5 (COMMON); Adam ignores momentum.
+#: Learning rates tried per optimizer. SGD keeps the constant momentum 0.5 (COMMON), so
+#: that methods differ in one thing at a time; Adam ignores momentum.
 GRID = {"sgd": (0.01, 0.03, 0.1, 0.3), "adam": (0.001, 0.003, 0.01, 0.03)}
 #: Settings shared by every model. float64 so that the comparison of methods is not
 #: also a comparison of rounding; the log-likelihood is computed in float64 anyway.

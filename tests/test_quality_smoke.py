@@ -11,7 +11,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "benchmarks", "quality.py")
-METHODS = ["CD-1", "PCD-1", "CD-1 Adam", "PCD-1 Adam"]
+METHODS = ["CD-1", "PCD-1", "CD-1 Adam", "PCD-1 Adam", "CD-1 centered", "PCD-1 centered"]
 SUMMARY_FIELDS = {"median", "min", "max"}
 
 
