@@ -27,6 +27,7 @@ class Config:
     persistent: bool = False
     optimizer: str = "sgd"
     centering: bool = False
+    n_temperatures: int = 1          # > 1: parallel tempering (persistent chains)
     basis: str = "step"
     label: str = ""
 
@@ -41,6 +42,8 @@ class Config:
 
     def describe(self) -> str:
         algo = f"{'PCD' if self.persistent else 'CD'}-{self.k}"
+        if self.n_temperatures > 1:
+            algo = f"PT-{self.k} x {self.n_temperatures}"
         if self.optimizer != "sgd":
             algo += f", {self.optimizer}"
         if self.centering:
@@ -61,6 +64,8 @@ FULL = (
     Config("a_adam", 784, 500, 100, 20, optimizer="adam", basis="step", label="Adam at a"),
     Config("a_centered", 784, 500, 100, 20, centering=True, basis="step",
            label="centered at a"),
+    Config("a_pt10", 784, 500, 100, 20, n_temperatures=10, persistent=True, basis="step",
+           label="PT, 10 temperatures, at a"),
 )
 
 

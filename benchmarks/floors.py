@@ -31,8 +31,10 @@ def _gemm_into(alpha, a, b, beta, c, trans_a=0, trans_b=0):
     return gemm
 
 
-def cd_floor(n_visible, n_hidden, n_pos, n_neg, k, dtype):
-    """A callable doing the 2k + 2 products of one CD-k / PCD-k step.
+def cd_floor(n_visible, n_hidden, n_pos, n_neg, k, dtype, n_sweep=None):
+    """A callable doing the 2k + 2 products of one CD-k / PCD-k step (parallel
+    tempering: the Gibbs products over ``n_sweep`` chain rows, every temperature's; the
+    gradient over the data and the ``n_neg`` rows at beta = 1).
 
     Returns
     -------
@@ -41,12 +43,14 @@ def cd_floor(n_visible, n_hidden, n_pos, n_neg, k, dtype):
     """
     dt = np.dtype(dtype)
     rng = np.random.default_rng(0)
+    n_sweep = n_neg if n_sweep is None else n_sweep
     W = (0.01 * rng.standard_normal((n_hidden, n_visible))).astype(dt)
-    V = (rng.random((n_pos + n_neg, n_visible)) < 0.3).astype(dt)
-    H = rng.random((n_pos + n_neg, n_hidden)).astype(dt)
-    chain = (rng.random((n_neg, n_hidden)) < 0.5).astype(dt)
+    V = (rng.random((n_pos + n_sweep, n_visible)) < 0.3).astype(dt)
+    H = rng.random((n_pos + n_sweep, n_hidden)).astype(dt)
+    chain = (rng.random((n_sweep, n_hidden)) < 0.5).astype(dt)
     mW = np.zeros_like(W)
     v0, vk, h0, hk = V[:n_pos], V[n_pos:], H[:n_pos], H[n_pos:]
+    V, H = V[:n_pos + n_neg], H[:n_pos + n_neg]
     # row-major X = A @ B.T  <=>  column-major X.T = B @ A.T, all on transposed views
     g = _gemm_into(1.0, W.T, v0.T, 0.0, h0.T, trans_a=1)
     _gemm_into(1.0, W.T, chain.T, 0.0, vk.T)

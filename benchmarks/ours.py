@@ -33,6 +33,8 @@ def make_model(cfg, dtype, n_threads, backend="cython") -> RBM:
                k=cfg.k, persistent=cfg.persistent, batch_size=cfg.batch_size,
                learning_rate=0.001 if gauss or cfg.optimizer == "adam" else 0.01,
                momentum=0.5, optimizer=cfg.optimizer, centering=cfg.centering,
+               sampler="pt" if cfg.n_temperatures > 1 else None,
+               n_temperatures=max(2, cfg.n_temperatures),
                dtype=np.dtype(dtype).name, n_threads=n_threads, random_state=SEED,
                backend=backend)
 
@@ -48,7 +50,8 @@ def _fresh_state(model: RBM, hyper) -> TrainState:
     W, b, c, s = (np.array(getattr(model, n), copy=True) for n in
                   ("components_", "intercept_visible_", "intercept_hidden_", "sigma_"))
     return TrainState.zeros_like_params(W, b, c, s, n_chains=hyper.batch_size,
-                                        sparsity_target=hyper.sparsity_target)
+                                        sparsity_target=hyper.sparsity_target,
+                                        n_temperatures=max(1, len(hyper.betas)))
 
 
 def step_callables(cfg, X, n_threads) -> dict:

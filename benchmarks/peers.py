@@ -41,8 +41,8 @@ def sklearn_callables(cfg, X) -> dict:
         raise PeerUnavailable("scikit-learn has Bernoulli units only")
     if cfg.k != 1:
         raise PeerUnavailable("scikit-learn runs PCD-1 only")
-    if cfg.optimizer != "sgd" or cfg.centering:
-        raise PeerUnavailable("scikit-learn's BernoulliRBM has plain SGD only")
+    if cfg.optimizer != "sgd" or cfg.centering or cfg.n_temperatures > 1:
+        raise PeerUnavailable("scikit-learn's BernoulliRBM has plain SGD and PCD only")
     try:
         from sklearn.neural_network import BernoulliRBM
         from sklearn.utils import check_random_state, gen_even_slices
@@ -74,8 +74,8 @@ def torch_callables(cfg, X, n_threads) -> dict:
     """
     if not cfg.bernoulli:
         raise PeerUnavailable("the PyTorch loop is written for Bernoulli units")
-    if cfg.optimizer != "sgd" or cfg.centering:
-        raise PeerUnavailable("the PyTorch loop is written for plain momentum SGD")
+    if cfg.optimizer != "sgd" or cfg.centering or cfg.n_temperatures > 1:
+        raise PeerUnavailable("the PyTorch loop is written for plain momentum SGD, CD/PCD")
     try:
         import torch
     except ImportError as exc:

@@ -95,7 +95,8 @@ def run_config(cfg, dtype, budget, n_threads):
     subjects = {}
     skipped = {}
     subjects["floor_step"] = cd_floor(cfg.n_visible, cfg.n_hidden, cfg.batch_size,
-                                      cfg.batch_size, cfg.k, dtype)
+                                      cfg.batch_size, cfg.k, dtype,
+                                      n_sweep=cfg.batch_size * cfg.n_temperatures)
     subjects.update(step_callables(cfg, X, n_threads))
     subjects.update(epoch_callables(cfg, X, n_threads))
     for name, make in (("sklearn", lambda: peers.sklearn_callables(cfg, X)),

@@ -87,6 +87,9 @@ class BernoulliRBM(RBM):
     n_copies = 1
     k = 1
     persistent = True
+    sampler = None
+    n_temperatures = 10
+    betas = None
     momentum = 0.0
     optimizer = "sgd"
     beta_1 = 0.9

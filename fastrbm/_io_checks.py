@@ -28,6 +28,7 @@ from typing import Callable, Iterator, Mapping, Optional
 import numpy as np
 
 from ._validation import BLAS_INT_MAX, resolve_dtype
+from ._kernel_args import MAX_TEMPERATURES
 from .dbn import _MAX_LAYERS, DBN
 from .rbm import RBM, BernoulliRBM, GaussianRBM
 from .state import TrainState
@@ -209,8 +210,31 @@ def _plain_dict(value, where: str) -> dict:
     return {k: check_scalar_param(v, f"{where}.__dict__.{k}") for k, v in inner.items()}
 
 
+def check_betas_param(value, where: str):
+    """``betas`` as saved: null or a list of numbers (their meaning is the estimator's)."""
+    if value is None:
+        return None
+    return tuple(check_scalar_param(v, f"{where}[{i}]")
+                 for i, v in enumerate(check_list(value, where, 0, MAX_TEMPERATURES)))
+
+
+def check_swaps(value, where: str, n_temps: int) -> Optional[dict]:
+    """Parallel tempering's swap counts: null, or attempts and accepts per temperature,
+    accepts never above attempts."""
+    if value is None:
+        return None
+    check_object(value, where, required=("attempts", "accepts"))
+    counts = {k: [check_counter(v, f"{where}.{k}[{i}]") for i, v in
+                  enumerate(check_list(value[k], f"{where}.{k}", n_temps, n_temps + 1))]
+              for k in ("attempts", "accepts")}
+    if any(a > t for a, t in zip(counts["accepts"], counts["attempts"])):
+        fail(where, "has more accepted swaps than attempted ones")
+    return counts
+
+
 #: Parameters of an RBM that are not plain values.
-_RBM_PARAM_DECODERS = {"learning_rate_schedule": check_schedule_param,
+_RBM_PARAM_DECODERS = {"betas": check_betas_param,
+                       "learning_rate_schedule": check_schedule_param,
                        "momentum_schedule": check_schedule_param}
 
 
@@ -361,6 +385,8 @@ _RBM_FITTED_FIELDS = {
 _RBM_OPTIONAL_FITTED_FIELDS = {
     "adam_steps": (check_counter, 0),
     "centered": (check_bool, False),
+    # checked by check_swaps once the number of temperatures is known
+    "swaps": (lambda value, where: value, None),
     # checked by check_validation once n_iter_ is known
     "validation": (lambda value, where: value, None),
 }
@@ -455,6 +481,10 @@ class RBMPlan:
             fail(f"{at}.adam_steps", "must be 0 when no training state is saved")
         if self.fitted["centered"] and not self.fitted["state"]:
             fail(f"{at}.centered", "must be false when no training state is saved")
+        self.n_temps = self.model._n_temperatures()
+        self.swaps = check_swaps(self.fitted["swaps"], f"{at}.swaps", self.n_temps)
+        if self.swaps is not None and (self.n_temps < 2 or not self.fitted["state"]):
+            fail(f"{at}.swaps", "must be null without a parallel-tempering training state")
         self.validation = None
         if "validation" in rec["fitted"]:
             self.validation = check_validation(rec["fitted"]["validation"],
@@ -469,9 +499,11 @@ class RBMPlan:
         both = f"{hid}, {vis}"
         shapes = {"components_": ((nh, nv), both), "intercept_hidden_": ((nh,), hid),
                   "intercept_visible_": ((nv,), vis), "sigma_": ((nv,), vis)}
+        rows, origin = bs * self.n_temps, f"batch_size={bs}, {hid}"
+        if self.n_temps > 1:
+            origin = f"batch_size={bs} x {self.n_temps} temperatures, {hid}"
         state = {"mW": ((nh, nv), both), "mb": ((nv,), vis), "mc": ((nh,), hid),
-                 "mz": ((nv,), vis), "chains": ((bs, nh), f"batch_size={bs}, {hid}"),
-                 "q": ((nh,), hid)}
+                 "mz": ((nv,), vis), "chains": ((rows, nh), origin), "q": ((nh,), hid)}
         adam = {"vW": ((nh, nv), both), "vb": ((nv,), vis), "vc": ((nh,), hid),
                 "vz": ((nv,), vis)}
         if self.fitted["state"]:
@@ -518,7 +550,8 @@ class RBMPlan:
                                   c=m.intercept_hidden_, sigma=m.sigma_,
                                   **{k: arrays[f"{p}state/{k}"] for k in STATE_ARRAYS},
                                   **_optional_arrays(arrays, f"{p}state/", f["adam_steps"],
-                                                     f["centered"]))
+                                                     f["centered"]),
+                                  **_swap_arrays(self.swaps, self.n_temps))
         self._build_validation(m, arrays)
         return m
 
@@ -536,6 +569,12 @@ class RBMPlan:
             **_optional_arrays(arrays, f"{self.prefix}best/", v["best_adam_steps"],
                                v["best_centered"])
         ) if v["best_state"] else None
+
+
+def _swap_arrays(swaps: Optional[dict], n_temps: int) -> dict:
+    """A TrainState's swap counts from the record (zeros when it holds none)."""
+    return {f"swap_{k}": np.array(swaps[k] if swaps else [0] * n_temps, dtype=np.int64)
+            for k in ("attempts", "accepts")}
 
 
 def _optional_arrays(arrays: Mapping[str, np.ndarray], prefix: str, adam_steps: int,

@@ -38,6 +38,9 @@ import numpy as np
 
 from ._constants import HIDDEN_CODES, MAX_COPIES, MAX_THREADS, OPTIMIZER_CODES, VISIBLE_CODES
 
+#: Most temperatures of parallel tempering (each is a set of chains; far more than a
+#: ladder needs).
+MAX_TEMPERATURES = 1024
 #: BLAS takes 32-bit ints: no dimension may exceed this.
 BLAS_INT_MAX = 2**31 - 1
 
@@ -47,6 +50,7 @@ BLAS_INT_MAX = 2**31 - 1
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _INT64 = np.dtype(np.int64)
+_FLOAT64 = np.dtype(np.float64)
 
 #: Unit codes (fastrbm/_constants.pxd).
 _N_VISIBLE_CODES = len(VISIBLE_CODES)
@@ -287,11 +291,28 @@ def hyper(h) -> None:
     rate = _real(_attr(h, "centering_rate", "hyper"), "hyper.centering_rate")
     if not 0 <= rate <= 1:
         raise ValueError(f"hyper.centering_rate must be in [0, 1]; got {rate!r}")
+    _temperature_ladder(_attr(h, "betas", "hyper"), h.persistent)
     if h.centering and h.learn_sigma:
         raise ValueError("hyper.centering with hyper.learn_sigma is not supported (the "
                          "visible offset is in units of sigma)")
     if h.learn_sigma and int(visible) != _GAUSSIAN:
         raise ValueError("hyper.learn_sigma needs Gaussian visible units (hyper.visible=1)")
+
+
+def _temperature_ladder(betas, persistent) -> None:
+    """Parallel tempering's inverse temperatures: a tuple, empty or 1 = b_0 > ... >= 0."""
+    if not isinstance(betas, tuple):
+        raise TypeError(f"hyper.betas must be a tuple of floats; got {_describe(betas)}")
+    if not betas:
+        return
+    if len(betas) > MAX_TEMPERATURES:
+        raise ValueError(f"hyper.betas holds at most {MAX_TEMPERATURES} temperatures; got "
+                         f"{len(betas)}")
+    values = [_real(b, f"hyper.betas[{i}]") for i, b in enumerate(betas)]
+    if values[0] != 1 or values[-1] < 0 or any(a <= b for a, b in zip(values, values[1:])):
+        raise ValueError("hyper.betas must start at 1 and decrease strictly to a value >= 0")
+    if len(values) > 1 and not persistent:
+        raise ValueError("parallel tempering (hyper.betas) needs hyper.persistent=True")
 
 
 def make_workspace(h, n_visible, n_hidden, dtype) -> None:
@@ -315,7 +336,10 @@ def _workspace_shapes(h, nv: int, nh: int, n_neg: int) -> dict:
     return {"vstack": (n_tot, nv), "hstack": (n_tot, nh), "hsample": (int(h.batch_size), nh),
             # vec_v / vec_h: VEC_V_ROWS / VEC_H_ROWS of fastrbm/_kernels.pyx
             "scratch": (n_tot if h.learn_sigma else 1, nv), "vec_v": (6, nv), "vec_h": (4, nh),
-            "gradient": (nh if int(h.optimizer) == OPTIMIZER_CODES["adam"] else 1, nv)}
+            "gradient": (nh if int(h.optimizer) == OPTIMIZER_CODES["adam"] else 1, nv),
+            # parallel tempering (the energies' columns are checked by the kernel)
+            "pt_input": (n_neg if len(h.betas) > 1 else 1, nh if len(h.betas) > 1 else 1),
+            "pt_energy": (n_neg if len(h.betas) > 1 else 1, None)}
 
 
 def fit_epoch(state, h, X, order, seed, step0, n_threads, workspace, small_gemm) -> None:
@@ -339,11 +363,21 @@ def fit_epoch(state, h, X, order, seed, step0, n_threads, workspace, small_gemm)
         _array(_attr(state, field, "state"), name, dt, shape, writeable=True)
     _array(_attr(state, "adam_steps", "state"), "state.adam_steps", _INT64, (1,),
            writeable=True)
+    n_temps = max(1, len(h.betas))
+    for field in ("swap_attempts", "swap_accepts"):
+        a = _array(_attr(state, field, "state"), f"state.{field}", _INT64, (None,),
+                   writeable=True)
+        if a.shape[0] != n_temps:
+            raise ValueError(f"state.{field} must have one entry per temperature ({n_temps});"
+                             f" got {a.shape[0]}")
     if not 0 <= int(state.adam_steps[0]) < 2**62:
         raise ValueError(f"state.adam_steps must be in [0, 2**62); got {state.adam_steps[0]}")
     chains = state.chains
     if h.persistent and chains.shape[0] < 1:
         raise ValueError("state.chains must have at least one row for persistent CD")
+    if n_temps > 1 and chains.shape[0] % n_temps:
+        raise ValueError(f"state.chains must hold {n_temps} sets of chains (one per "
+                         f"temperature); got {chains.shape[0]} rows")
     if int(h.visible) == _GAUSSIAN:
         _positive(state.sigma, "state.sigma")
     _rows(X, "X", dt, nv)
@@ -367,7 +401,8 @@ def fit_epoch(state, h, X, order, seed, step0, n_threads, workspace, small_gemm)
                 raise TypeError(f"workspace lacks {key!r}: make it with make_workspace("
                                 f"hyper, n_visible, n_hidden, dtype)")
             name = f"workspace[{key!r}]"
-            a = _array(workspace[key], name, dt, (None, cols), writeable=True)
+            a = _array(workspace[key], name, _FLOAT64 if key == "pt_energy" else dt,
+                       (None, cols), writeable=True)
             if a.shape[0] < rows:
                 raise ValueError(f"{name} has {a.shape[0]} rows; this model and batch_size "
                                  f"need {rows}: make it with make_workspace(hyper, "

@@ -23,6 +23,10 @@ import numpy as np
 from fastrbm import _kernel_args
 from fastrbm._blas_runtime import has_small_gemm_kernels
 from fastrbm._blas_runtime import blas_held_at_one
+from fastrbm.streams import swap as _swap_stream
+
+#: The stream of parallel tempering's swaps in training (fastrbm.streams).
+SWAP_STREAM = _swap_stream()
 
 from cython cimport floating
 from cython.parallel cimport parallel
@@ -31,7 +35,8 @@ from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 
 from fastrbm._blas cimport gemm, NO_TRANS, TRANS
-from fastrbm._rng cimport frbm_stream, frbm_stream_init, frbm_normal, frbm_philox4x32_10
+from fastrbm._rng cimport (frbm_stream, frbm_stream_init, frbm_normal, frbm_philox4x32_10,
+                           frbm_word, frbm_uniform_f64)
 from fastrbm._unitmath cimport uniform, softplus, nrelu_phi
 from fastrbm._constants cimport (VIS_BERNOULLI, VIS_GAUSSIAN, HID_BERNOULLI, HID_STEPPED,
                                 HID_NRELU, NRELU_CUTOFF, PARALLEL_MIN_ELEMENTS,
@@ -87,6 +92,9 @@ cdef struct StepConfig:
     double min_sigma
     bint centering
     double centering_rate
+    int n_temperatures      # parallel tempering: chain sets (1: PCD / CD)
+    const double *betas     # their inverse temperatures, betas[0] = 1
+    uint32_t swap_stream
     int optimizer
     double beta_1
     double beta_2
@@ -247,6 +255,8 @@ cdef inline void _products(int kind, int rows, int u0, int u1, int nv, int nh,
 #   2k + 3      learned sigma only: the updates (hidden chunks, then visible chunks)
 #   2k + 2      centering only: the visible updates, which need the change of every row
 #               of W (the hidden chunks of 2k + 1 make it)
+#   last        parallel tempering only: the swaps between neighbouring temperatures
+#               (one chunk), once every energy of the last hidden pass is in
 DEF GATHER_ROWS = 32
 DEF CHUNKS_PER_PASS = 4     # two per thread on 2 cores: balance, yet long gemm calls
 DEF MIN_UNIT_CHUNK = 32     # each gemm call long (BLAS re-packs its other operand)
@@ -273,7 +283,8 @@ cdef inline void _chunk_range(int chunk, int per, int n, int *lo, int *hi) noexc
 cdef struct Batch:
     Py_ssize_t start        # first position in ``order``
     int n_pos               # data rows
-    int n_neg               # chain rows
+    int n_neg               # chain rows of the statistics (PT: those at beta = 1)
+    int n_sweep             # chain rows of the Gibbs passes (PT: every temperature's)
     int n_tot
     double wp               # +1 / n_pos
     double wn               # 1 / n_neg
@@ -321,20 +332,25 @@ cdef struct EpochBuffers:
     void *hcol_a            # column sums of the positive hidden statistics
     void *hcol_b            # column sums of the negative hidden statistics
     void *penalty           # sparsity term per hidden unit
+    void *pt_input          # PT: (n_sweep, nh) the last hidden pass's product v W^T
+    double *pt_energy       # PT: (n_sweep, hidden + visible chunks): shares of -E
+    int64_t *swap_attempts  # PT: per neighbour pair (m, m + 1)
+    int64_t *swap_accepts
 
 
 cdef inline void _batch(const StepConfig *cfg, int n, int batch_size, int s, uint32_t step0,
                         Batch *bt) noexcept nogil:
     bt.start = <Py_ssize_t>s * batch_size
     bt.n_pos = batch_size if bt.start + batch_size <= n else <int>(n - bt.start)
-    bt.n_neg = cfg.n_chains if cfg.persistent else bt.n_pos
+    bt.n_sweep = cfg.n_chains if cfg.persistent else bt.n_pos
+    bt.n_neg = bt.n_sweep // cfg.n_temperatures
     bt.n_tot = bt.n_pos + bt.n_neg
     bt.wp = 1.0 / bt.n_pos
     bt.wn = 1.0 / bt.n_neg
     bt.step = <uint32_t>(step0 + <uint32_t>s)
     bt.pos_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_pos * cfg.nv, bt.n_pos)
-    bt.neg_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_neg * cfg.nv, bt.n_neg)
-    bt.vis_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_neg * cfg.nh, 0)
+    bt.neg_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_sweep * cfg.nv, bt.n_sweep)
+    bt.vis_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_sweep * cfg.nh, 0)
     bt.grad_chunk = _chunk_units(cfg.small_gemm, <int64_t>bt.n_tot * cfg.nv, 0)
     cdef double t, c1, c2
     if cfg.optimizer == OPT_ADAM:
@@ -348,11 +364,14 @@ cdef inline void _batch(const StepConfig *cfg, int n, int batch_size, int s, uin
 
 
 cdef inline int _n_phases(const StepConfig *cfg) noexcept nogil:
-    return 2 * cfg.k + (4 if cfg.learn_sigma else 3 if cfg.centering else 2)
+    return (2 * cfg.k + (4 if cfg.learn_sigma else 3 if cfg.centering else 2)
+            + (1 if cfg.n_temperatures > 1 else 0))
 
 
 cdef inline int _phase_chunks(const StepConfig *cfg, const Batch *bt, int phase) noexcept nogil:
     """Chunks of ``phase`` in a step (see the plan above)."""
+    if cfg.n_temperatures > 1 and phase == _n_phases(cfg) - 1:
+        return 1
     if phase == 0:
         return _n_chunks(bt.n_pos, GATHER_ROWS)
     if phase == 1:
@@ -407,11 +426,16 @@ cdef inline void _negative_visible(const StepConfig *cfg, const Batch *bt, Epoch
     """Gibbs step t, visible units i0..i1-1 of every chain row (sampled but at the last
     step, unless ``sample_visible``)."""
     cdef floating *vneg = <floating *>buf.vstack + <Py_ssize_t>bt.n_pos * cfg.nv
-    _products(PRODUCT_VISIBLE, bt.n_neg, i0, i1, cfg.nv, cfg.nh, <floating>1,
+    _products(PRODUCT_VISIBLE, bt.n_sweep, i0, i1, cfg.nv, cfg.nh, <floating>1,
               _chain(cfg, buf, W), NULL, W, <floating>0, vneg, bt.vis_chunk)
-    _visible_rows(0, bt.n_neg, i0, i1, vneg, <floating *>buf.bias_vis, <floating *>NULL,
+    if cfg.n_temperatures > 1:      # beta (h W + b); Gaussian units: b + beta (h W)
+        _temper(cfg, bt, vneg, vneg, cfg.nv, i0, i1,
+                <floating *>buf.bias_vis if cfg.visible == VIS_BERNOULLI else NULL)
+    _visible_rows(0, bt.n_sweep, i0, i1, vneg, <floating *>buf.bias_vis, <floating *>NULL,
                   cfg.nv, cfg.visible, t < cfg.k or cfg.sample_visible, cfg.seed,
                   stream_visible(t, 0), bt.step)
+    if cfg.n_temperatures > 1 and t == cfg.k:
+        _visible_energy(cfg, bt, buf, W, i0, i1)
 
 
 cdef inline void _negative_hidden(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
@@ -420,12 +444,123 @@ cdef inline void _negative_hidden(const StepConfig *cfg, const Batch *bt, EpochB
     on from and, at the last step, the means weighted -1/n_neg into hstack."""
     cdef floating *vneg = <floating *>buf.vstack + <Py_ssize_t>bt.n_pos * cfg.nv
     cdef floating *hneg = <floating *>buf.hstack + <Py_ssize_t>bt.n_pos * cfg.nh
-    _products(PRODUCT_HIDDEN, bt.n_neg, j0, j1, cfg.nv, cfg.nh, <floating>1, vneg, NULL, W,
-              <floating>0, hneg, bt.neg_chunk)
-    _hidden_rows(0, bt.n_neg, j0, j1, cfg.nh, hneg, <floating *>buf.c, cfg.hidden,
+    cdef floating *x = <floating *>buf.pt_input if cfg.n_temperatures > 1 else hneg
+    _products(PRODUCT_HIDDEN, bt.n_sweep, j0, j1, cfg.nv, cfg.nh, <floating>1, vneg, NULL, W,
+              <floating>0, x, bt.neg_chunk)
+    if cfg.n_temperatures > 1:      # beta (v W^T + c); the product is kept for the swaps
+        _temper(cfg, bt, x, hneg, cfg.nh, j0, j1, <floating *>buf.c)
+    _hidden_rows(0, bt.n_sweep, j0, j1, cfg.nh, hneg, <floating *>buf.c, cfg.hidden,
                  cfg.n_copies, <floating>(-bt.wn), hneg if t == cfg.k else NULL,
                  _chain(cfg, buf, W) if (t < cfg.k or cfg.persistent) else NULL,
                  cfg.seed, stream_hidden(t, 0), bt.step)
+    if cfg.n_temperatures > 1 and t == cfg.k:
+        _interaction_energy(cfg, bt, buf, W, j0, j1)
+
+
+cdef inline void _temper(const StepConfig *cfg, const Batch *bt, const floating *src,
+                         floating *dst, int ld, int u0, int u1,
+                         const floating *bias) noexcept nogil:
+    """Units [u0, u1) of the chain rows of temperature m: dst = beta_m src
+    + (beta_m - 1) bias, so that the row pass, which adds the bias, computes
+    beta_m (src + bias) (bias NULL: beta_m src + bias). The rows at beta = 1 are copied,
+    or left when src is dst."""
+    cdef int per = bt.n_neg, m, r
+    cdef Py_ssize_t at, u
+    cdef floating beta, shift
+    for r in range(bt.n_sweep):
+        m = r // per
+        at = <Py_ssize_t>r * ld
+        if m == 0:
+            if src != dst:
+                for u in range(u0, u1):
+                    dst[at + u] = src[at + u]
+            continue
+        beta = <floating>cfg.betas[m]
+        shift = beta - 1
+        if bias == NULL:
+            for u in range(u0, u1):
+                dst[at + u] = beta * src[at + u]
+        else:
+            for u in range(u0, u1):
+                dst[at + u] = beta * src[at + u] + shift * bias[u]
+
+
+cdef inline void _interaction_energy(const StepConfig *cfg, const Batch *bt,
+                                     EpochBuffers *buf, floating *W, int j0,
+                                     int j1) noexcept nogil:
+    """This hidden chunk's share of the tempered part of -E, h . (W v + c), for every
+    chain row (energy columns 0 .. n_hidden_chunks - 1; the swaps add the columns in
+    order, so the sum does not depend on who ran which chunk)."""
+    cdef const floating *x = <floating *>buf.pt_input
+    cdef const floating *h = <floating *>buf.chains
+    cdef const floating *c = <floating *>buf.c
+    cdef double *energy = buf.pt_energy
+    cdef int nh = cfg.nh, chunk = j0 // cfg.hidden_chunk, r
+    cdef int n_cols = cfg.n_hidden_chunks + cfg.n_visible_chunks
+    cdef Py_ssize_t at, j
+    cdef double acc
+    for r in range(bt.n_sweep):
+        at = <Py_ssize_t>r * nh
+        acc = 0
+        for j in range(j0, j1):
+            acc = acc + <double>h[at + j] * (<double>x[at + j] + <double>c[j])
+        energy[<Py_ssize_t>r * n_cols + chunk] = acc
+
+
+cdef inline void _visible_energy(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                                 floating *W, int i0, int i1) noexcept nogil:
+    """This visible chunk's share of the tempered part of -E of Bernoulli visible units,
+    b . v, for every chain row, before b moves (energy column n_hidden_chunks + chunk)."""
+    cdef const floating *v = <floating *>buf.vstack + <Py_ssize_t>bt.n_pos * cfg.nv
+    cdef const floating *bias = <floating *>buf.bias_vis
+    cdef double *energy = buf.pt_energy
+    cdef int nv = cfg.nv, r, col = cfg.n_hidden_chunks + i0 // cfg.visible_chunk
+    cdef int n_cols = cfg.n_hidden_chunks + cfg.n_visible_chunks
+    cdef Py_ssize_t at, i
+    cdef double acc
+    for r in range(bt.n_sweep):
+        at = <Py_ssize_t>r * nv
+        acc = 0
+        if cfg.visible == VIS_BERNOULLI:
+            for i in range(i0, i1):
+                acc = acc + <double>bias[i] * <double>v[at + i]
+        energy[<Py_ssize_t>r * n_cols + col] = acc
+
+
+cdef inline void _swaps(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
+                        floating *W) noexcept nogil:
+    """Metropolis swaps of neighbouring temperatures (m, m + 1), m of this step's parity,
+    for each of the n_neg ladders: accept with min(1, exp((beta_m - beta_m+1)(T_m+1 - T_m))),
+    T the tempered part of a chain state's -E (_interaction_energy); an accepted swap
+    exchanges the two chains' hidden states. Uniform i = ladder * n_temperatures + m of
+    the swap stream."""
+    cdef const double *energy = buf.pt_energy
+    cdef floating *h = <floating *>buf.chains
+    cdef floating tmp
+    cdef int per = bt.n_neg, n_temps = cfg.n_temperatures, nh = cfg.nh
+    cdef int nc = cfg.n_hidden_chunks + cfg.n_visible_chunks, m, b, q
+    cdef Py_ssize_t lo, hi, j
+    cdef double e_lo, e_hi, log_r, u
+    cdef frbm_stream st
+    frbm_stream_init(&st, cfg.seed, cfg.swap_stream, bt.step)
+    for b in range(per):
+        for m in range(<int>(bt.step % 2), n_temps - 1, 2):
+            lo = <Py_ssize_t>(m * per + b)
+            hi = <Py_ssize_t>((m + 1) * per + b)
+            e_lo = 0
+            e_hi = 0
+            for q in range(nc):
+                e_lo = e_lo + energy[lo * nc + q]
+                e_hi = e_hi + energy[hi * nc + q]
+            log_r = (cfg.betas[m] - cfg.betas[m + 1]) * (e_hi - e_lo)
+            u = frbm_uniform_f64(frbm_word(&st, <uint64_t>b * n_temps + m))
+            buf.swap_attempts[m] += 1
+            if log_r >= 0 or u < exp(log_r):
+                buf.swap_accepts[m] += 1
+                for j in range(nh):
+                    tmp = h[lo * nh + j]
+                    h[lo * nh + j] = h[hi * nh + j]
+                    h[hi * nh + j] = tmp
 
 
 cdef inline void _visible_statistics(const StepConfig *cfg, const Batch *bt,
@@ -630,7 +765,9 @@ cdef inline void _run_chunk(const StepConfig *cfg, const Batch *bt, EpochBuffers
     """Chunk ``chunk`` of ``phase`` of the step ``bt`` (see the plan above)."""
     cdef int k = cfg.k, lo, hi, t
     cdef int hc = cfg.hidden_chunk, vc = cfg.visible_chunk
-    if phase == 0:
+    if cfg.n_temperatures > 1 and phase == _n_phases(cfg) - 1:
+        _swaps(cfg, bt, buf, W)
+    elif phase == 0:
         _chunk_range(chunk, GATHER_ROWS, bt.n_pos, &lo, &hi)
         _gather(cfg, bt, buf, X, lo, hi)
     elif phase == 1:
@@ -708,9 +845,17 @@ cdef enum:
 def make_workspace(hyper, n_visible, n_hidden, dtype):
     """Buffers for one fit: made once, reused by every step (no allocation in a step)."""
     _kernel_args.make_workspace(hyper, n_visible, n_hidden, dtype)
-    cdef int n_neg = hyper.batch_size
-    n_tot = hyper.batch_size + n_neg
+    n_temps = max(1, len(hyper.betas))
+    n_sweep = hyper.batch_size * n_temps     # PT: every temperature's chains
+    n_tot = hyper.batch_size + n_sweep
+    pt = n_temps > 1
     return {
+        # PT: the last hidden pass's product and its chunks' energies; placeholders else
+        "pt_input": np.empty((n_sweep if pt else 1, n_hidden if pt else 1), dtype=dtype),
+        "pt_energy": np.empty((n_sweep if pt else 1,
+                               _n_chunks(n_hidden, _unit_chunk(n_hidden))
+                               + _n_chunks(n_visible, _unit_chunk(n_visible)) if pt else 1),
+                              dtype=np.float64),
         "vstack": np.empty((n_tot, n_visible), dtype=dtype),
         "hstack": np.empty((n_tot, n_hidden), dtype=dtype),
         "hsample": np.empty((hyper.batch_size, n_hidden), dtype=dtype),
@@ -732,9 +877,11 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
                      floating[:, ::1] hsample, floating[:, ::1] scratch,
                      floating[:, ::1] vec_v, floating[:, ::1] vec_h,
                      floating[:, ::1] gradient, floating[::1] offset_v,
-                     floating[::1] offset_h, hyper, uint64_t seed, int n_threads,
+                     floating[::1] offset_h, floating[:, ::1] pt_input,
+                     double[:, ::1] pt_energy, int64_t[::1] swap_attempts,
+                     int64_t[::1] swap_accepts, hyper, uint64_t seed, int n_threads,
                      uint32_t step0, bint small_gemm, int first_batch, int n_batches,
-                     int64_t adam_t_first):
+                     int64_t adam_t_first, uint32_t swap_stream):
     """Minibatches first_batch .. first_batch + n_batches - 1 of the epoch ``order``.
 
     The first call of an epoch (first_batch 0) sets the visible scalings its first step
@@ -751,6 +898,11 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     _check_epoch_shapes(X, order, W, b, c, sigma, mW, mb, mc, mz, vW, vb, vc, vz, chains, q,
                         vstack, hstack, hsample, scratch, vec_v, vec_h, gradient, offset_v,
                         offset_h, batch_size, cfg, first_batch, n_batches)
+    _check_tempering(cfg, chains, pt_input, pt_energy, swap_attempts, swap_accepts)
+    cdef double[::1] betas = np.ascontiguousarray(hyper.betas if cfg.n_temperatures > 1
+                                                  else (1.0,), dtype=np.float64)
+    cfg.betas = &betas[0]
+    cfg.swap_stream = swap_stream
     cfg.n_chains = chains.shape[0]
     cfg.first_batch = first_batch
     cfg.adam_t_first = adam_t_first
@@ -780,6 +932,10 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     buf.vsum_c = &vec_v[VEC_V_CENTERED_SUM, 0]
     buf.dw_lambda = &vec_v[VEC_V_DW_LAMBDA, 0]
     buf.dot_mu = &vec_h[VEC_H_DOT_MU, 0]
+    buf.pt_input = &pt_input[0, 0]
+    buf.pt_energy = &pt_energy[0, 0]
+    buf.swap_attempts = &swap_attempts[0]
+    buf.swap_accepts = &swap_accepts[0]
     buf.chains = &chains[0, 0]
     buf.q = &q[0]
     buf.vstack = &vstack[0, 0]
@@ -972,6 +1128,37 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
         open_spans.append((lo_addr, hi_addr, name, written))
 
 
+cdef _check_tempering(StepConfig cfg, floating[:, ::1] chains, floating[:, ::1] pt_input,
+                      double[:, ::1] pt_energy, int64_t[::1] swap_attempts,
+                      int64_t[::1] swap_accepts):
+    """PT's arrays against the chains (the shared checks of _check_epoch_shapes ran)."""
+    cdef int m = cfg.n_temperatures
+    for name, a in (("pt_input", pt_input), ("pt_energy", pt_energy)):
+        if a is None:
+            raise TypeError(f"workspace[{name!r}] must be an array; got None")
+        for other_name, other in (("chains", chains), ("swap_attempts", swap_attempts),
+                                  ("swap_accepts", swap_accepts)):
+            if other is not None and np.shares_memory(np.asarray(a), np.asarray(other)):
+                raise ValueError(f"workspace[{name!r}] and {other_name} overlap in memory")
+    if np.shares_memory(np.asarray(pt_input), np.asarray(pt_energy)) or (
+            swap_attempts is not None and swap_accepts is not None
+            and np.shares_memory(np.asarray(swap_attempts), np.asarray(swap_accepts))):
+        raise ValueError("parallel tempering's buffers overlap in memory")
+    for name, a in (("swap_attempts", swap_attempts), ("swap_accepts", swap_accepts)):
+        if a is None or a.shape[0] < m:
+            raise ValueError(f"state.{name} must have {m} entries (one per temperature)")
+    if m == 1:
+        return
+    if chains.shape[0] % m or chains.shape[0] == 0:
+        raise ValueError(f"parallel tempering needs chains of n_temperatures x n_chains rows "
+                         f"({m} temperatures); got {chains.shape[0]} rows")
+    if (pt_input.shape[0] < chains.shape[0] or pt_input.shape[1] != cfg.nh
+            or pt_energy.shape[0] < chains.shape[0]
+            or pt_energy.shape[1] != cfg.n_hidden_chunks + cfg.n_visible_chunks):
+        raise ValueError("workspace does not fit this model and its temperatures: make it "
+                         "with make_workspace(hyper, n_visible, n_hidden, dtype)")
+
+
 def _check_copies(n_copies):
     _kernel_args.n_copies(n_copies)
 
@@ -1001,6 +1188,7 @@ cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed,
     cfg.optimizer = hyper.optimizer
     cfg.centering = hyper.centering
     cfg.centering_rate = hyper.centering_rate
+    cfg.n_temperatures = max(1, len(hyper.betas))
     cfg.beta_1 = hyper.beta_1
     cfg.beta_2 = hyper.beta_2
     cfg.epsilon = hyper.epsilon
@@ -1065,8 +1253,10 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
                              state.mb, state.mc, state.mz, state.vW, state.vb, state.vc,
                              state.vz, state.chains, state.q, ws["vstack"], ws["hstack"],
                              ws["hsample"], ws["scratch"], ws["vec_v"], ws["vec_h"],
-                             ws["gradient"], state.visible_offset, state.hidden_offset, hyper,
-                             seed, nt, step0, small_gemm, done, m, adam_steps[0] + 1)
+                             ws["gradient"], state.visible_offset, state.hidden_offset,
+                             ws["pt_input"], ws["pt_energy"], state.swap_attempts,
+                             state.swap_accepts, hyper, seed, nt, step0, small_gemm, done, m,
+                             adam_steps[0] + 1, SWAP_STREAM)
             if adam:
                 adam_steps[0] += m
             seconds = frbm_seconds() - t0

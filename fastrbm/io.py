@@ -197,6 +197,9 @@ def _record(model, prefix: str, arrays: dict) -> dict:
             "n_sample_calls": _json_int(_fitted_attr(model, "_n_sample_calls")),
             "state": state is not None, "adam_steps": groups["adam_steps"],
             "centered": groups["centered"],
+            "swaps": None if state is None or state.swap_attempts.shape[0] < 2 else
+            {"attempts": [int(v) for v in state.swap_attempts],
+             "accepts": [int(v) for v in state.swap_accepts]},
             "validation": _validation_record(model, prefix, arrays)}
     return record
 
@@ -257,8 +260,13 @@ def _state_is_current(model, state) -> bool:
     """
     batch_size = getattr(model, "batch_size", None)
     chains, W = getattr(state, "chains", None), getattr(state, "W", None)
+    try:
+        n_temps = model._n_temperatures()
+    except (TypeError, ValueError):     # settings that fit cannot use either
+        return False
     return (isinstance(batch_size, numbers.Integral) and chains is not None
-            and W is not None and np.shape(chains)[:1] == (batch_size,)
+            and W is not None and np.shape(chains)[:1] == (batch_size * n_temps,)
+            and np.shape(getattr(state, "swap_attempts", ())) == (n_temps,)
             and np.shape(W) == np.shape(model.components_))
 
 

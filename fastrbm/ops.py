@@ -24,7 +24,7 @@ stay stable across minor versions).
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -290,7 +290,9 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
                       sample_visible: Optional[bool] = None, optimizer: str = "sgd",
                       beta_1: float = 0.9, beta_2: float = 0.999,
                       epsilon: float = 1e-8, centering: bool = False,
-                      centering_rate: float = 0.01) -> Hyper:
+                      centering_rate: float = 0.01, sampler: Optional[str] = None,
+                      n_temperatures: int = 10,
+                      betas: Optional[Sequence[float]] = None) -> Hyper:
     """The settings of a training step, validated, for :func:`fit_epoch`.
 
     Parameters
@@ -337,6 +339,17 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
     centering_rate : float in [0, 1]
         lambda moves toward the minibatch's mean hidden activation by this share per
         update (mu stays what the caller set, e.g. the data mean).
+    sampler : {'cd', 'pcd', 'pt'} or None
+        The negative phase: 'cd' (chains restart at the data), 'pcd' (persistent chains,
+        what ``persistent=True`` means) or 'pt': parallel tempering, ``n_temperatures``
+        persistent chain sets at inverse temperatures ``betas`` (1 = beta_0 > ... >= 0,
+        the tempered quantity being the interaction v^T W h), ``k`` Gibbs sweeps at each,
+        then Metropolis swaps of neighbours (even pairs on even steps, odd pairs on odd
+        ones); the beta = 1 set gives the statistics. None: from ``persistent``.
+    n_temperatures : int >= 2
+        Chain sets of 'pt' when ``betas`` is None: betas evenly spaced from 1 to 0.
+    betas : sequence of float or None
+        The ladder of 'pt', given.
 
     Returns
     -------
@@ -350,6 +363,12 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
                        ("centering", centering)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool; got {flag!r}")
+    persistent, ladder = _sampler(sampler, bool(persistent), n_temperatures, betas)
+    if ladder and sample_visible is False:
+        raise ValueError("sampler='pt' needs sampled reconstructions (sample_visible=None "
+                         "or True): the swaps weigh the chains' sampled states")
+    if ladder and sample_visible is None:
+        sample_visible = True
     if learn_sigma and not gauss:
         raise ValueError("learn_sigma=True needs visible='gaussian'")
     if centering and learn_sigma:
@@ -392,13 +411,39 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
         sample_visible=bool(sample_visible), optimizer=OPTIMIZER_CODES[optimizer.lower()],
         beta_1=betas[0], beta_2=betas[1],
         epsilon=check_float(epsilon, "epsilon", low=0.0, low_open=True),
-        centering=bool(centering),
+        centering=bool(centering), betas=ladder,
         centering_rate=check_float(centering_rate, "centering_rate", low=0.0, high=1.0))
+
+
+def _sampler(sampler, persistent, n_temperatures, betas) -> Tuple[bool, tuple]:
+    """(persistent, betas) of a sampler name; betas empty unless 'pt'."""
+    from ._validation import check_positive_int
+
+    if sampler is None:
+        sampler = "pcd" if persistent is True else "cd"
+    if not isinstance(sampler, str) or sampler not in ("cd", "pcd", "pt"):
+        raise ValueError(f"sampler must be 'cd', 'pcd' or 'pt'; got {sampler!r}")
+    if sampler == "cd" and persistent is True:
+        raise ValueError("persistent=True means sampler='pcd'; got sampler='cd'")
+    if sampler != "pt":
+        return sampler == "pcd", ()
+    if betas is None:
+        m = check_positive_int(n_temperatures, "n_temperatures", minimum=2)
+        return True, tuple(float(b) for b in np.linspace(1.0, 0.0, m))
+    try:
+        ladder = tuple(float(b) for b in betas)
+    except (TypeError, ValueError):
+        raise TypeError(f"betas must be a sequence of numbers; got {betas!r}") from None
+    if (len(ladder) < 2 or ladder[0] != 1 or ladder[-1] < 0 or not np.all(np.isfinite(ladder))
+            or any(a <= b for a, b in zip(ladder, ladder[1:]))):
+        raise ValueError(f"betas must hold at least 2 values, start at 1 and decrease "
+                         f"strictly to a value >= 0; got {betas!r}")
+    return True, ladder
 
 
 def training_state(W: np.ndarray, b: np.ndarray, c: np.ndarray,
                    sigma: Optional[np.ndarray] = None, *, n_chains: int = 0,
-                   sparsity_target: float = 0.0) -> TrainState:
+                   sparsity_target: float = 0.0, n_temperatures: int = 1) -> TrainState:
     """A training state around the caller's parameter arrays (updated in place by
     :func:`fit_epoch`), with zero momentum buffers, ``n_chains`` zero PCD chains and the
     sparsity average at ``sparsity_target``.
@@ -410,8 +455,12 @@ def training_state(W: np.ndarray, b: np.ndarray, c: np.ndarray,
     sigma : ndarray (n_visible,) or None
         None: ones (Bernoulli visible units ignore it).
     n_chains : int
-        Rows of ``chains``: ``batch_size`` for persistent CD, else any (0 is fine).
+        Chains per temperature: ``batch_size`` for persistent CD and PT, else any (0 is
+        fine).
     sparsity_target : float
+    n_temperatures : int
+        ``len(hyper.betas)`` for parallel tempering (``chains`` then has
+        ``n_temperatures * n_chains`` rows, the beta = 1 set first), else 1.
 
     Returns
     -------
@@ -422,7 +471,8 @@ def training_state(W: np.ndarray, b: np.ndarray, c: np.ndarray,
         raise TypeError("W must be a 2-D numpy ndarray")
     if sigma is None:
         sigma = np.ones(W.shape[1], dtype=W.dtype)
-    return TrainState.zeros_like_params(W, b, c, sigma, int(n_chains), sparsity_target)
+    return TrainState.zeros_like_params(W, b, c, sigma, int(n_chains), sparsity_target,
+                                        int(n_temperatures))
 
 
 def make_workspace(hyper: Hyper, n_visible: int, n_hidden: int, dtype,

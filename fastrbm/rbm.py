@@ -11,7 +11,7 @@ import dataclasses
 import numbers
 import sys
 import time
-from typing import Callable, NamedTuple, Optional, Union
+from typing import Callable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -125,7 +125,19 @@ class RBM(EstimatorMixin):
         Gibbs steps per update (CD-k / PCD-k).
     persistent : bool, default=False
         Persistent CD: the negative chains (``batch_size`` of them) carry over between
-        updates instead of restarting at the data.
+        updates instead of restarting at the data (``sampler='pcd'``).
+    sampler : {'cd', 'pcd', 'pt'} or None, default=None
+        The negative phase: contrastive divergence, persistent CD, or parallel
+        tempering: ``n_temperatures`` sets of ``batch_size`` persistent chains at
+        inverse temperatures ``betas`` (the interaction v^T W h tempered), ``k`` Gibbs
+        sweeps at each and Metropolis swaps of neighbours per update, the beta = 1 set
+        giving the statistics (``swap_acceptance_`` records the swaps). None: 'pcd'
+        when ``persistent`` else 'cd'.
+    n_temperatures : int, default=10
+        Chain sets of parallel tempering when ``betas`` is None (betas evenly spaced
+        from 1 to 0).
+    betas : sequence of float or None, default=None
+        The inverse temperatures of parallel tempering, 1 first, strictly decreasing.
     learning_rate : float or None, default=None
         Step size on the minibatch-mean gradient. None: 0.1 for Bernoulli visible
         units, 0.005 for Gaussian ones (the practical guide's one to two orders smaller).
@@ -255,7 +267,9 @@ class RBM(EstimatorMixin):
 
     def __init__(self, n_components: int = 256, *, visible: str = "bernoulli",
                  hidden: str = "bernoulli", n_copies: int = 10, k: int = 1,
-                 persistent: bool = False, learning_rate: Optional[float] = None,
+                 persistent: bool = False, sampler: Optional[str] = None,
+                 n_temperatures: int = 10, betas: Optional[Sequence[float]] = None,
+                 learning_rate: Optional[float] = None,
                  momentum: float = 0.5, optimizer: str = "sgd", beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8, centering: bool = False,
                  centering_rate: float = 0.01,
@@ -278,6 +292,9 @@ class RBM(EstimatorMixin):
         self.n_copies = n_copies
         self.k = k
         self.persistent = persistent
+        self.sampler = sampler
+        self.n_temperatures = n_temperatures
+        self.betas = betas
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.optimizer = optimizer
@@ -331,7 +348,8 @@ class RBM(EstimatorMixin):
             min_sigma=self.min_sigma, sample_visible=self.sample_visible,
             optimizer=self.optimizer, beta_1=self.beta_1, beta_2=self.beta_2,
             epsilon=self.epsilon, centering=self.centering,
-            centering_rate=self.centering_rate)
+            centering_rate=self.centering_rate, sampler=self.sampler,
+            n_temperatures=self.n_temperatures, betas=self.betas)
 
     def _check_settings(self):
         """Validate the settings every method shares; returns (hyper, backend, n_threads)."""
@@ -610,9 +628,12 @@ class RBM(EstimatorMixin):
                 a = a.copy()
             setattr(self, name, a)
             params[i] = a
-        if st is None or st.chains.shape[0] != hyper.batch_size:
+        n_temps = max(1, len(hyper.betas))
+        if st is None or st.chains.shape[0] != hyper.batch_size * n_temps \
+                or st.swap_attempts.shape[0] != n_temps:
             old, st = st, TrainState.zeros_like_params(*params, n_chains=hyper.batch_size,
-                                                       sparsity_target=hyper.sparsity_target)
+                                                       sparsity_target=hyper.sparsity_target,
+                                                       n_temperatures=n_temps)
             if old is not None:     # the offsets do not depend on the number of chains
                 st.visible_offset[...] = old.visible_offset
                 st.hidden_offset[...] = old.hidden_offset
@@ -1044,6 +1065,22 @@ class RBM(EstimatorMixin):
         X = self._check_X(X)
         return pseudo_likelihood(X, W, b, c, hyper.hidden, hyper.n_copies)
 
+    def _n_temperatures(self) -> int:
+        """Chain sets of the training state the settings ask for (1 unless 'pt')."""
+        return max(1, len(self.training_settings().betas))
+
+    @property
+    def swap_acceptance_(self) -> np.ndarray:
+        """Parallel tempering: the share of accepted swaps per neighbour pair
+        (beta_m, beta_m+1) since the chains were made (NaN for a pair not tried yet)."""
+        self._check_fitted()
+        st = getattr(self, "_state", None)
+        if st is None or st.swap_attempts.shape[0] < 2:
+            raise AttributeError("swap_acceptance_ exists for sampler='pt' models only")
+        tried = st.swap_attempts[:-1].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(tried > 0, st.swap_accepts[:-1] / tried, np.nan)
+
     def model_arrays(self) -> ModelArrays:
         """The fitted parameters and settings, validated, for :mod:`fastrbm.ops`.
 
@@ -1144,7 +1181,9 @@ class GaussianRBM(RBM):
 
     def __init__(self, n_components: int = 256, *, visible: str = "gaussian",
                  hidden: str = "nrelu", n_copies: int = 10, k: int = 1,
-                 persistent: bool = False, learning_rate: Optional[float] = 0.005,
+                 persistent: bool = False, sampler: Optional[str] = None,
+                 n_temperatures: int = 10, betas: Optional[Sequence[float]] = None,
+                 learning_rate: Optional[float] = 0.005,
                  momentum: float = 0.5, optimizer: str = "sgd", beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8, centering: bool = False,
                  centering_rate: float = 0.01,
@@ -1163,7 +1202,8 @@ class GaussianRBM(RBM):
                  warm_start: bool = False):
         super().__init__(
             n_components, visible=visible, hidden=hidden, n_copies=n_copies, k=k,
-            persistent=persistent, learning_rate=learning_rate, momentum=momentum,
+            persistent=persistent, sampler=sampler, n_temperatures=n_temperatures,
+            betas=betas, learning_rate=learning_rate, momentum=momentum,
             optimizer=optimizer, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
             centering=centering, centering_rate=centering_rate,
             weight_decay=weight_decay, l1=l1, sparsity_target=sparsity_target,

@@ -233,9 +233,19 @@ def cd_step(state, hyper, v_batch, seed, step):
         h = state.chains
     else:
         h = hidden_sample(x0, hyper.hidden, hyper.n_copies, seed, streams.hidden(0), step)
-    n_neg = h.shape[0]
+    n_temps = max(1, len(hyper.betas))
+    # parallel tempering: beta_m per chain row, the beta = 1 set of chains first (the
+    # statistics come from it); beta scales -E but for the visible quadratic term of
+    # Gaussian units (proper at beta = 0) and the stepped units' offsets
+    beta = (np.repeat(np.asarray(hyper.betas, dtype=dt), h.shape[0] // n_temps)[:, None]
+            if n_temps > 1 else dt.type(1))
+    n_neg = h.shape[0] // n_temps
     for t in range(1, hyper.k + 1):
-        yt = h @ W + (b / s if gauss else b)   # scaled-space visible input
+        bias_v = b / s if gauss else b
+        # scaled-space visible input; tempered as the kernel does: beta x + (beta - 1) bias,
+        # then + bias
+        yt = (beta * (h @ W) if gauss or n_temps == 1
+              else beta * (h @ W) + (beta - 1) * bias_v) + bias_v
         last_mean = t == hyper.k and not hyper.sample_visible
         if gauss:
             vt = yt if last_mean else (
@@ -244,12 +254,20 @@ def cd_step(state, hyper, v_batch, seed, step):
             p = sigmoid(yt)
             vt = p if last_mean else (
                 uniforms(seed, streams.visible(t), step, yt.shape, dt) < p).astype(dt)
-        xt = vt @ W.T + c
+        interaction = vt @ W.T
+        xt = (beta * interaction if n_temps == 1 else beta * interaction + (beta - 1) * c) + c
         if t < hyper.k or hyper.persistent:
             h = hidden_sample(xt, hyper.hidden, hyper.n_copies, seed, streams.hidden(t), step)
-    hk = hidden_mean(xt, hyper.hidden, hyper.n_copies)
+    hk = hidden_mean(xt[:n_neg], hyper.hidden, hyper.n_copies)
+    v_chains, vt = vt, vt[:n_neg]
     if hyper.persistent:
         state.chains[...] = h
+    if n_temps > 1:
+        # the tempered part of -E: h . (W v + c), and b . v for Bernoulli visible units
+        energy = (h.astype(np.float64) * (interaction.astype(np.float64) + c)).sum(1)
+        if not gauss:
+            energy = energy + (v_chains.astype(np.float64) * b).sum(1)
+        _swaps(state, hyper, energy, seed, step)
 
     wp, wn = dt.type(1.0 / n_pos), dt.type(1.0 / n_neg)
     grad_W = (h0 * wp).T @ vt0 - (hk * wn).T @ vt
@@ -312,6 +330,25 @@ def cd_step(state, hyper, v_batch, seed, step):
     if hyper.learn_sigma:
         z = 2 * np.log(state.sigma) + step_z
         state.sigma[...] = np.maximum(np.exp(z / 2), dt.type(hyper.min_sigma))
+
+
+def _swaps(state, hyper, energy, seed, step):
+    """Parallel tempering's swaps after a sweep (fastrbm/_kernels.pyx, _swaps): for each
+    ladder b and each pair (m, m + 1) with m of the step's parity, accept with
+    min(1, exp((beta_m - beta_m+1)(T_m+1 - T_m))), T the tempered part of a chain state's
+    -E, uniform b * n_temperatures + m of the swap stream; exchange the hidden states."""
+    betas, chains = hyper.betas, state.chains
+    n_temps = len(betas)
+    per = chains.shape[0] // n_temps
+    u = uniforms(seed, streams.swap(), step, (per * n_temps,), np.float64)
+    for b in range(per):
+        for m in range(step % 2, n_temps - 1, 2):
+            lo, hi = m * per + b, (m + 1) * per + b
+            log_r = (betas[m] - betas[m + 1]) * (energy[hi] - energy[lo])
+            state.swap_attempts[m] += 1
+            if log_r >= 0 or u[b * n_temps + m] < np.exp(log_r):
+                state.swap_accepts[m] += 1
+                chains[[lo, hi]] = chains[[hi, lo]]
 
 
 def _adam(state, hyper, dt):

@@ -45,6 +45,10 @@ class Hyper:
     #: data's hidden means at ``centering_rate`` per update.
     centering: bool = False
     centering_rate: float = 0.01
+    #: Parallel tempering: the inverse temperatures of the chain sets, betas[0] = 1 > ...
+    #: >= 0 (empty: no tempering). TrainState.chains then holds len(betas) sets of
+    #: chains, the beta = 1 set first; the interaction v^T W h is what is tempered.
+    betas: tuple = ()
 
 
 @dataclass
@@ -59,6 +63,9 @@ class TrainState:
     (batch_size, n_hidden). ``q`` is the running estimate of the hidden means used by
     the sparsity penalty. ``visible_offset`` (mu, n_visible) and ``hidden_offset``
     (lambda, n_hidden) are the offsets of centered training (zeros when not given).
+    With parallel tempering ``chains`` holds one set of chains per temperature (the
+    beta = 1 set first) and ``swap_attempts`` / ``swap_accepts`` (int64, one entry per
+    temperature: entry m counts the pair (m, m + 1)) the swap statistics.
     """
 
     W: np.ndarray
@@ -78,6 +85,8 @@ class TrainState:
     adam_steps: Optional[np.ndarray] = None
     visible_offset: Optional[np.ndarray] = None
     hidden_offset: Optional[np.ndarray] = None
+    swap_attempts: Optional[np.ndarray] = None
+    swap_accepts: Optional[np.ndarray] = None
 
     def __post_init__(self):
         # a state made without Adam's buffers (older code, older files) gets zeros
@@ -91,16 +100,23 @@ class TrainState:
             self.visible_offset = np.zeros_like(self.b)
         if self.hidden_offset is None:
             self.hidden_offset = np.zeros_like(self.c)
+        for name in ("swap_attempts", "swap_accepts"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros(1, dtype=np.int64))
 
     @classmethod
-    def zeros_like_params(cls, W, b, c, sigma, n_chains, sparsity_target=0.0):
-        """A state around existing parameters with zero momentum and zero chains."""
+    def zeros_like_params(cls, W, b, c, sigma, n_chains, sparsity_target=0.0,
+                          n_temperatures=1):
+        """A state around existing parameters with zero momentum and zero chains
+        (``n_chains`` per temperature)."""
         dt = W.dtype
+        m = max(1, int(n_temperatures))
         return cls(
             W=W, b=b, c=c, sigma=sigma,
             mW=np.zeros_like(W), mb=np.zeros_like(b), mc=np.zeros_like(c),
-            mz=np.zeros_like(sigma), chains=np.zeros((n_chains, W.shape[0]), dtype=dt),
+            mz=np.zeros_like(sigma), chains=np.zeros((n_chains * m, W.shape[0]), dtype=dt),
             q=np.full(W.shape[0], sparsity_target, dtype=dt),
+            swap_attempts=np.zeros(m, dtype=np.int64), swap_accepts=np.zeros(m, dtype=np.int64),
         )
 
     def match_optimizer(self, optimizer: int) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNNER = os.path.join(ROOT, "benchmarks", "run.py")
-CONFIGS = {"a", "b", "c", "d", "e", "a_pcd1", "a_cd10", "a_adam", "a_centered"}
+CONFIGS = {"a", "b", "c", "d", "e", "a_pcd1", "a_cd10", "a_adam", "a_centered", "a_pt10"}
 DTYPES = {"float32", "float64"}
 TIMED = ("floor_step", "kernel_step", "reference_step", "sklearn_step", "torch_step",
          "kernel_epoch", "fit_epoch", "reference_epoch", "sklearn_epoch", "torch_epoch")
