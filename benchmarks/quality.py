@@ -48,6 +48,8 @@ METHODS = {
     "PCD-1 Adam": {"k": 1, "persistent": True, "optimizer": "adam"},
     "CD-1 centered": {"k": 1, "persistent": False, "centering": True},
     "PCD-1 centered": {"k": 1, "persistent": True, "centering": True},
+    "PT-1 x 10": {"k": 1, "sampler": "pt", "n_temperatures": 10},
+    "PT-1 x 10 centered": {"k": 1, "sampler": "pt", "n_temperatures": 10, "centering": True},
 }
 #: Learning rates tried per optimizer. SGD keeps the constant momentum 0.5 (COMMON), so
 #: that methods differ in one thing at a time; Adam ignores momentum.

@@ -342,8 +342,8 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
     sampler : {'cd', 'pcd', 'pt'} or None
         The negative phase: 'cd' (chains restart at the data), 'pcd' (persistent chains,
         what ``persistent=True`` means) or 'pt': parallel tempering, ``n_temperatures``
-        persistent chain sets at inverse temperatures ``betas`` (1 = beta_0 > ... >= 0,
-        the tempered quantity being the interaction v^T W h), ``k`` Gibbs sweeps at each,
+        persistent chain sets at inverse temperatures ``betas`` (1 = beta_0 > ... >= 0;
+        beta scales b.v + c.h + v^T W h, see docs/training.md), ``k`` Gibbs sweeps at each,
         then Metropolis swaps of neighbours (even pairs on even steps, odd pairs on odd
         ones); the beta = 1 set gives the statistics. None: from ``persistent``.
     n_temperatures : int >= 2

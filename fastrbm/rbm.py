@@ -129,7 +129,7 @@ class RBM(EstimatorMixin):
     sampler : {'cd', 'pcd', 'pt'} or None, default=None
         The negative phase: contrastive divergence, persistent CD, or parallel
         tempering: ``n_temperatures`` sets of ``batch_size`` persistent chains at
-        inverse temperatures ``betas`` (the interaction v^T W h tempered), ``k`` Gibbs
+        inverse temperatures ``betas`` (beta scales -E; docs/training.md), ``k`` Gibbs
         sweeps at each and Metropolis swaps of neighbours per update, the beta = 1 set
         giving the statistics (``swap_acceptance_`` records the swaps). None: 'pcd'
         when ``persistent`` else 'cd'.

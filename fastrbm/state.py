@@ -47,7 +47,7 @@ class Hyper:
     centering_rate: float = 0.01
     #: Parallel tempering: the inverse temperatures of the chain sets, betas[0] = 1 > ...
     #: >= 0 (empty: no tempering). TrainState.chains then holds len(betas) sets of
-    #: chains, the beta = 1 set first; the interaction v^T W h is what is tempered.
+    #: chains, the beta = 1 set first; beta scales b.v + c.h + v^T W h (docs/training.md).
     betas: tuple = ()
 
 

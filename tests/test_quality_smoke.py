@@ -11,7 +11,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "benchmarks", "quality.py")
-METHODS = ["CD-1", "PCD-1", "CD-1 Adam", "PCD-1 Adam", "CD-1 centered", "PCD-1 centered"]
+METHODS = ["CD-1", "PCD-1", "CD-1 Adam", "PCD-1 Adam", "CD-1 centered", "PCD-1 centered",
+           "PT-1 x 10", "PT-1 x 10 centered"]
 SUMMARY_FIELDS = {"median", "min", "max"}
 
 
