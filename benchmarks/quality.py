@@ -33,6 +33,7 @@ import json  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
+from typing import Optional  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -72,6 +73,7 @@ class Task:
     n_hidden: int
     n_epochs: int
     batch_size: int      # 0: full batch
+    momentum: Optional[float] = None     # None: COMMON's
 
 
 def tasks(quick: bool) -> list:
@@ -81,7 +83,9 @@ def tasks(quick: bool) -> list:
                 Task("BAS 4x4, 8 hidden", "bas", 8, 200, 0)]
     return [Task("digits, 16 hidden", "digits", 16, 50, 20),
             Task("digits, 20 hidden", "digits", 20, 50, 20),
-            Task("BAS 4x4, 16 hidden", "bas", 16, 2000, 0)]
+            Task("BAS 4x4, 16 hidden", "bas", 16, 2000, 0),
+            # the issue's anchor setting: no momentum, 3000 epochs
+            Task("BAS 4x4, 16 hidden, no momentum", "bas", 16, 3000, 0, momentum=0.0)]
 
 
 def grid(quick: bool) -> dict:
@@ -147,8 +151,11 @@ def references(train, test) -> dict:
 # ----------------------------------------------------------------- training
 def settings(task: Task, method: dict, learning_rate: float, n_train: int) -> dict:
     """All RBM keyword arguments of one grid point (seed excluded)."""
-    return {**COMMON, **method, "learning_rate": learning_rate,
-            "batch_size": task.batch_size or n_train, "n_iter": task.n_epochs}
+    out = {**COMMON, **method, "learning_rate": learning_rate,
+           "batch_size": task.batch_size or n_train, "n_iter": task.n_epochs}
+    if task.momentum is not None:
+        out["momentum"] = task.momentum
+    return out
 
 
 def train_and_score(task: Task, kwargs: dict, seed: int, train, test) -> dict:
