@@ -150,3 +150,42 @@ def run_python(code: str, *, env: dict | None = None, timeout: float = 300,
     env["PYTHONPATH"] = os.pathsep.join([here] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=tempfile.gettempdir(),
                           capture_output=True, text=True, timeout=timeout, check=check)
+
+
+def epochs_by_backend(start, hyper, X, n_epochs: int = 3, seed: int = 3):
+    """``start`` (a TrainState) after ``n_epochs`` epochs of ``fastrbm.ops.fit_epoch`` in
+    a fixed shuffled order, through the NumPy reference and through the kernels on 1
+    and on 2 threads. Asserts that the kernels' thread count changed nothing (bitwise,
+    every field) and returns (kernel state, reference state)."""
+    import dataclasses
+
+    from fastrbm import ops
+
+    order = np.random.default_rng(0).permutation(X.shape[0]).astype(np.int64)
+    n_batches = -(-X.shape[0] // hyper.batch_size)
+    states = {}
+    for name, backend, threads in (("numpy", "numpy", 1), ("cython1", "cython", 1),
+                                   ("cython2", "cython", 2)):
+        st = start.copy()
+        for epoch in range(n_epochs):
+            ops.fit_epoch(st, hyper, X, order=order, seed=seed, step=n_batches * epoch,
+                          n_threads=threads, backend=backend)
+        states[name] = st
+    for f in dataclasses.fields(type(start)):
+        np.testing.assert_array_equal(getattr(states["cython1"], f.name),
+                                      getattr(states["cython2"], f.name), err_msg=f.name)
+    return states["cython1"], states["numpy"]
+
+
+def assert_setting_refused(kw: dict, match: str, n_features: int = 9, n_hidden: int = 6):
+    """A fitted RBM given the settings ``kw``: ``partial_fit`` raises a ValueError or
+    TypeError matching ``match`` and leaves the weights as they were."""
+    from fastrbm import RBM
+
+    X = make_data(3, 20, n_features, np.float32)
+    model = RBM(n_hidden, n_iter=1, batch_size=10, random_state=0).fit(X)
+    W = model.components_.copy()
+    model.set_params(**kw)
+    with pytest.raises((ValueError, TypeError), match=match):
+        model.partial_fit(X)
+    np.testing.assert_array_equal(model.components_, W)

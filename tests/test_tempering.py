@@ -3,17 +3,16 @@ same swaps), the swap rule leaves every temperature's enumerated distribution
 invariant, PT learns bars-and-stripes better than PCD-1, the estimator's face."""
 from __future__ import annotations
 
-import dataclasses
 import io as pyio
 import itertools
 
 import numpy as np
 import pytest
-from conftest import assert_close, assert_samples_equal, make_data, make_params
+from conftest import (assert_close, assert_samples_equal, assert_setting_refused,
+                      epochs_by_backend, make_data, make_params)
 
 from fastrbm import RBM, datasets, io, ops, reference
 from fastrbm.evaluation import log_likelihood
-from fastrbm.state import TrainState
 from fastrbm.units import VISIBLE_UNITS
 
 UNITS = [("bernoulli", "bernoulli", 1), ("bernoulli", "stepped", 4), ("bernoulli", "nrelu", 1),
@@ -31,19 +30,7 @@ def test_tempered_epochs_equal_the_reference(visible, hidden, n_copies, k, dtype
                              weight_scale=0.3)
     X = make_data(5, N, NV, dtype, visible=VISIBLE_UNITS[visible], order="F")
     start = ops.training_state(W, b, c, s, n_chains=10, n_temperatures=4)
-    order = np.random.default_rng(0).permutation(N).astype(np.int64)
-    states = {}
-    for name, backend, threads in (("numpy", "numpy", 1), ("cython1", "cython", 1),
-                                   ("cython2", "cython", 2)):
-        st = start.copy()
-        for epoch in range(3):
-            ops.fit_epoch(st, hyper, X, order=order, seed=3, step=4 * epoch, n_threads=threads,
-                          backend=backend)
-        states[name] = st
-    for f in dataclasses.fields(TrainState):
-        np.testing.assert_array_equal(getattr(states["cython1"], f.name),
-                                      getattr(states["cython2"], f.name))
-    got, want = states["cython1"], states["numpy"]
+    got, want = epochs_by_backend(start, hyper, X)
     # the same swaps were tried and made: 10 ladders, each pair on every other step
     np.testing.assert_array_equal(got.swap_attempts, [60, 60, 60, 0])
     np.testing.assert_array_equal(got.swap_attempts, want.swap_attempts)
@@ -195,13 +182,7 @@ def test_estimator_face():
     ({"sampler": "pt", "sample_visible": False}, "sample_visible"),
 ])
 def test_bad_sampler_settings_are_refused_and_the_model_untouched(kw, match):
-    X = make_data(3, 20, NV, np.float32)
-    model = RBM(NH, n_iter=1, batch_size=10, random_state=0).fit(X)
-    W = model.components_.copy()
-    model.set_params(**kw)
-    with pytest.raises((ValueError, TypeError), match=match):
-        model.partial_fit(X)
-    np.testing.assert_array_equal(model.components_, W)
+    assert_setting_refused(kw, match, NV, NH)
 
 
 def test_kernel_refuses_chains_that_do_not_fit_the_ladder():
