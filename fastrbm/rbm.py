@@ -8,6 +8,8 @@ for standardised real-valued data. Training runs one compiled call per epoch.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import numbers
 import sys
 import time
@@ -1169,6 +1171,28 @@ def _is_valid_dtype(dtype) -> bool:
         return False
 
 
+def _init_with_defaults(init, **defaults):
+    """``init`` with other defaults for some parameters. The signature scikit-learn reads
+    (``get_params``, ``clone``, the estimator checks) shows them, and a call passes every
+    argument on, so a subclass that only changes defaults does not repeat the
+    parameter list."""
+    sig = inspect.signature(init)
+    unknown = set(defaults) - set(sig.parameters)
+    if unknown:
+        raise TypeError(f"no parameters {sorted(unknown)} to give defaults to")
+    new_sig = sig.replace(parameters=[p.replace(default=defaults.get(p.name, p.default))
+                                      for p in sig.parameters.values()])
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        bound = new_sig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(*bound.args, **bound.kwargs)
+
+    __init__.__signature__ = new_sig
+    return __init__
+
+
 class GaussianRBM(RBM):
     """``RBM(visible='gaussian', hidden='nrelu')`` with defaults for standardised data.
 
@@ -1179,43 +1203,8 @@ class GaussianRBM(RBM):
     reconstructions use the visible mean.
     """
 
-    def __init__(self, n_components: int = 256, *, visible: str = "gaussian",
-                 hidden: str = "nrelu", n_copies: int = 10, k: int = 1,
-                 persistent: bool = False, sampler: Optional[str] = None,
-                 n_temperatures: int = 10, betas: Optional[Sequence[float]] = None,
-                 learning_rate: Optional[float] = 0.005,
-                 momentum: float = 0.5, optimizer: str = "sgd", beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-8, centering: bool = False,
-                 centering_rate: float = 0.01,
-                 weight_decay: float = 1e-4, l1: float = 0.0,
-                 sparsity_target: float = 0.1, sparsity_cost: float = 0.0,
-                 sparsity_decay: float = 0.95, sigma: float = 1.0, learn_sigma: bool = False,
-                 sigma_learning_rate: Optional[float] = None, min_sigma: float = 0.1,
-                 sample_visible: Optional[bool] = None, batch_size: int = 100,
-                 n_iter: int = 10, init_scale: float = 0.01, dtype="float32",
-                 n_threads: Optional[int] = None, random_state=None, verbose: int = 0,
-                 backend: str = "cython", learning_rate_schedule: ScheduleSpec = None,
-                 momentum_schedule: ScheduleSpec = None,
-                 validation_fraction: Optional[float] = None,
-                 validation_metric: str = "free_energy_gap", patience: Optional[int] = None,
-                 checkpoint_every: int = 0, checkpoint_path: Optional[str] = None,
-                 warm_start: bool = False):
-        super().__init__(
-            n_components, visible=visible, hidden=hidden, n_copies=n_copies, k=k,
-            persistent=persistent, sampler=sampler, n_temperatures=n_temperatures,
-            betas=betas, learning_rate=learning_rate, momentum=momentum,
-            optimizer=optimizer, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            centering=centering, centering_rate=centering_rate,
-            weight_decay=weight_decay, l1=l1, sparsity_target=sparsity_target,
-            sparsity_cost=sparsity_cost, sparsity_decay=sparsity_decay, sigma=sigma,
-            learn_sigma=learn_sigma, sigma_learning_rate=sigma_learning_rate,
-            min_sigma=min_sigma, sample_visible=sample_visible, batch_size=batch_size,
-            n_iter=n_iter, init_scale=init_scale, dtype=dtype, n_threads=n_threads,
-            random_state=random_state, verbose=verbose, backend=backend,
-            learning_rate_schedule=learning_rate_schedule, momentum_schedule=momentum_schedule,
-            validation_fraction=validation_fraction, validation_metric=validation_metric,
-            patience=patience, checkpoint_every=checkpoint_every,
-            checkpoint_path=checkpoint_path, warm_start=warm_start)
+    __init__ = _init_with_defaults(RBM.__init__, visible="gaussian", hidden="nrelu",
+                                   learning_rate=0.005, weight_decay=1e-4)
 
 
 # The scikit-learn drop-in lives in its own module; it is imported here last (it
