@@ -939,6 +939,11 @@ class RBM(EstimatorMixin):
         """The verbose line of an epoch (``X`` validated)."""
         score = "" if info.get("validation_score") is None else (
             f"  validation {self.validation_metric} {info['validation_score']:.5f}")
+        st = getattr(self, "_state", None)
+        if st is not None and st.swap_attempts.shape[0] > 1 and st.swap_attempts[0]:
+            # parallel tempering: the weakest link of the ladder says most
+            rates = st.swap_accepts[:-1] / np.maximum(st.swap_attempts[:-1], 1)
+            score += f"  swaps accepted {rates.min():.2f}-{rates.max():.2f}"
         print(f"[{type(self).__name__}] epoch {info['epoch']:4d}  reconstruction error "
               f"{info['reconstruction_error']:.5f}{score}  {info['seconds']:.3f} s",
               file=sys.stdout, flush=True)

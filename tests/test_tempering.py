@@ -3,6 +3,7 @@ same swaps), the swap rule leaves every temperature's enumerated distribution
 invariant, PT learns bars-and-stripes better than PCD-1, the estimator's face."""
 from __future__ import annotations
 
+import contextlib
 import io as pyio
 import itertools
 
@@ -154,6 +155,12 @@ def test_estimator_face():
     assert model._state.chains.shape == (50, NH)
     acc = model.swap_acceptance_
     assert acc.shape == (4,) and ((acc >= 0) & (acc <= 1)).all()
+    model.set_params(verbose=1, n_iter=4, warm_start=True)     # one more epoch, verbose
+    with contextlib.redirect_stdout(pyio.StringIO()) as out:
+        model.fit(X)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and "swaps accepted" in lines[0], lines
+    model.set_params(verbose=0)
     with pytest.raises(AttributeError, match="sampler='pt'"):
         RBM(NH, n_iter=1, batch_size=10).fit(X).swap_acceptance_
     assert RBM(sampler="pt", betas=[1, 0.5, 0]).training_settings().betas == (1.0, 0.5, 0.0)
