@@ -296,6 +296,76 @@ def _state(dt, hyper):
                                         hyper.batch_size, 0.1)
 
 
+def _tempered_adam_centered(run: Runner, dt, X) -> None:
+    """The epoch with Adam, centering and parallel tempering at once: their settings,
+    the state's integer arrays, the workspace's tempering buffers."""
+    from dataclasses import replace
+
+    from fastrbm import _kernels as K
+    from fastrbm.state import TrainState
+
+    name = np.dtype(dt).name
+    betas = (1.0, 0.5, 0.0)
+
+    def kwargs(**changes):
+        h = _hyper(optimizer=1, centering=True, betas=betas, **changes)
+        a = _arrays(dt)
+        st = TrainState.zeros_like_params(a["W"], a["b"], a["c"], a["sigma"], h.batch_size,
+                                          0.1, n_temperatures=len(betas))
+        return dict(state=st, hyper=h, X=X, order=np.arange(10, dtype=np.int64), seed=1,
+                    step0=0, n_threads=1, workspace=K.make_workspace(h, N_VIS, N_HID, dt),
+                    small_gemm=False)
+
+    run.expect_accepted(f"fit_epoch {name}: Adam, centering, PT: valid call",
+                        lambda: K.fit_epoch(**kwargs()))
+    for field, value in (("betas", [1.0, 0.5]), ("betas", (1.0, 1.0, 0.5)),
+                         ("betas", (0.5, 0.2)), ("betas", (1.0, -0.5)),
+                         ("betas", (1.0, float("nan"))), ("centering_rate", 2.0),
+                         ("optimizer", 7), ("beta_1", 1.0), ("epsilon", 0.0),
+                         ("centering", 1)):
+        def call(field=field, value=value):
+            kw = kwargs()
+            K.fit_epoch(**dict(kw, hyper=replace(kw["hyper"], **{field: value})))
+        run.expect_refused(f"fit_epoch {name}: hyper.{field} = {value!r}", call)
+    for label, changes in {"betas without persistent": dict(persistent=False),
+                           "centering with learn_sigma": dict(visible=1, learn_sigma=True),
+                           "2000 temperatures": dict(betas=tuple(np.linspace(1, 0, 2000)))
+                           }.items():
+        def call(changes=changes):
+            kw = kwargs()
+            K.fit_epoch(**dict(kw, hyper=replace(kw["hyper"], **changes), workspace=None))
+        run.expect_refused(f"fit_epoch {name}: {label}", call)
+    for field in ("adam_steps", "swap_attempts", "swap_accepts"):
+        valid = getattr(kwargs()["state"], field)
+        bad = {"float64": valid.astype(np.float64), "int32": valid.astype(np.int32),
+               "one more": np.zeros(valid.shape[0] + 1, np.int64), "None": None,
+               "read-only": _read_only(valid), "2-D": valid[None]}
+        if field == "adam_steps":
+            bad["negative"] = np.array([-1], np.int64)
+        for label, value in bad.items():
+            def call(field=field, value=value):
+                kw = kwargs()
+                setattr(kw["state"], field, value)
+                K.fit_epoch(**kw)
+            run.expect_refused(f"fit_epoch {name}: state.{field} {label}", call)
+    for key in ("pt_input", "pt_energy", "gradient"):
+        valid = kwargs()["workspace"][key]
+        bad = _bad_arrays(valid, writeable=True, rows=True)
+        bad["one row"] = valid[:1]
+        for label, value in bad.items():
+            def call(key=key, value=value):
+                kw = kwargs()
+                kw["workspace"][key] = value
+                K.fit_epoch(**kw)
+            run.expect_refused(f"fit_epoch {name}: workspace[{key!r}] {label}", call)
+
+    def chains_not_a_ladder():
+        kw = kwargs()
+        kw["state"].chains = np.zeros((kw["state"].chains.shape[0] - 1, N_HID), dt)
+        K.fit_epoch(**kw)
+    run.expect_refused(f"fit_epoch {name}: chains not n_temperatures sets", chains_not_a_ladder)
+
+
 def epochs(run: Runner, dt) -> None:
     from dataclasses import replace
 
@@ -320,7 +390,8 @@ def epochs(run: Runner, dt) -> None:
                                                    workspace=None)))
 
     # every array of the training state
-    fields = ("W", "b", "c", "sigma", "mW", "mb", "mc", "mz", "chains", "q")
+    fields = ("W", "b", "c", "sigma", "mW", "mb", "mc", "mz", "chains", "q", "vW", "vb", "vc",
+              "vz", "visible_offset", "hidden_offset")
     for field in fields:
         valid = getattr(_state(dt, _hyper()), field)
         bad = _bad_arrays(valid, writeable=True)
@@ -333,6 +404,8 @@ def epochs(run: Runner, dt) -> None:
                 setattr(kw["state"], field, value)
                 K.fit_epoch(**kw)
             run.expect_refused(f"fit_epoch {name}: state.{field} {label}", call)
+
+    _tempered_adam_centered(run, dt, X)
 
     def state_aliased():
         kw = kwargs()
