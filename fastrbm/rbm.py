@@ -1000,33 +1000,81 @@ class RBM(EstimatorMixin):
         return ops.gibbs(v, W, b, c, s, **self._units(hyper), n_steps=n_steps, seed=self._seed,
                          step=step, n_threads=n_threads, backend=backend)
 
-    def sample(self, n_samples: int = 1, n_steps: int = 1000, *,
-               return_mean: bool = False) -> np.ndarray:
-        """Draw ``n_samples`` visible vectors by ``n_steps`` of Gibbs sampling.
+    def sample(self, n_samples: Optional[int] = None, n_steps: int = 1000, *,
+               init: str = "random", X=None, return_mean: bool = False) -> np.ndarray:
+        """Draw visible vectors by ``n_steps`` of Gibbs sampling (v -> h -> v).
 
-        Chains start from uniform random binary vectors (Bernoulli) or from
-        N(b, sigma^2) (Gaussian). ``return_mean`` returns the final visible means
-        instead of samples (smoother images).
+        Parameters
+        ----------
+        n_samples : int or None
+            Chains to run. None: 1 for ``init='random'``, one per row of ``X`` or per
+            persistent chain otherwise; more than those cycles through them.
+        n_steps : int
+        init : {'random', 'data', 'chains'}
+            Where the chains start: uniform random binary vectors (Bernoulli units) or
+            N(b, sigma^2) (Gaussian); the rows of ``X``; or the persistent chains of
+            training (PCD, or the beta = 1 chains of parallel tempering), whose hidden
+            states give the first visible sample.
+        X : array-like (n_rows, n_features_in_), only with ``init='data'``
+        return_mean : bool
+            Return the visible means of the last step instead of a sample (smoother
+            pictures).
+
+        Returns
+        -------
+        ndarray (n_samples, n_features_in_)
+
+        Successive calls draw fresh random numbers (each advances the model's sampling
+        counter); the sequence is fixed by ``random_state``.
         """
         W, b, c, s = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
-        n_samples = check_positive_int(n_samples, "n_samples")
+        if init not in ("random", "data", "chains"):
+            raise ValueError(f"init must be 'random', 'data' or 'chains'; got {init!r}")
+        if (X is None) == (init == "data"):
+            raise ValueError("X is given with init='data', and only then")
+        if n_samples is not None:
+            n_samples = check_positive_int(n_samples, "n_samples")
         n_steps = check_positive_int(n_steps, "n_steps")
         if not isinstance(return_mean, (bool, np.bool_)):
             raise TypeError(f"return_mean must be a bool; got {return_mean!r}")
+        starts = None
+        if init == "data":
+            starts = self._check_X(X, "X")
+        elif init == "chains":
+            starts = self._stationary_chains(hyper)
         dt = W.dtype
         step = self._next_sample_step()
-        shape = (n_samples, W.shape[1])
-        if hyper.visible == 0:
+        if starts is not None:
+            n = starts.shape[0] if n_samples is None else n_samples
+            starts = starts[np.arange(n) % starts.shape[0]]
+        if init == "chains":        # the chains hold hidden states: v ~ p(v | h) first
+            v0 = ops.visible_sample(np.ascontiguousarray(starts), W, b, s,
+                                    visible=VISIBLE_NAMES[hyper.visible], seed=self._seed,
+                                    stream=streams.PURPOSE_GIBBS, step=step,
+                                    n_threads=n_threads, backend=backend)
+        elif init == "data":
+            v0 = starts
+        elif hyper.visible == 0:
+            shape = (1 if n_samples is None else n_samples, W.shape[1])
             v0 = (ops.uniforms(shape, dt, seed=self._seed, stream=streams.PURPOSE_GIBBS,
                                step=step, backend=backend) < 0.5).astype(dt)
         else:
+            shape = (1 if n_samples is None else n_samples, W.shape[1])
             v0 = b + s * ops.normals(shape, dt, seed=self._seed, stream=streams.PURPOSE_GIBBS,
                                      step=step, backend=backend)
             v0 = v0.astype(dt)
         return ops.gibbs(v0, W, b, c, s, **self._units(hyper), n_steps=n_steps, seed=self._seed,
                          step=step, sample_last=not return_mean, n_threads=n_threads,
                          backend=backend)
+
+    def _stationary_chains(self, hyper) -> np.ndarray:
+        """The persistent chains of training at the model's own temperature."""
+        st = getattr(self, "_state", None)
+        if not hyper.persistent or st is None or st.chains.shape[0] == 0:
+            raise ValueError("init='chains' needs the persistent chains of a model trained "
+                             "with persistent=True or sampler='pt' (and its training state)")
+        return st.chains[:st.chains.shape[0] // max(1, len(hyper.betas))]
 
     def free_energy(self, X) -> np.ndarray:
         """Free energy F(v) = -log sum_h exp(-E(v, h)) of each row (float64)."""

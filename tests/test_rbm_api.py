@@ -519,3 +519,53 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     assert len(lines) == 3 and all(line.startswith("[RBM] epoch") for line in lines)
     assert infos[-1]["reconstruction_error"] == pytest.approx(model.reconstruction_error(X))
     assert all(i["seconds"] >= 0 for i in infos)
+
+
+# ----------------------------------------------------------------- sample(init=...)
+def _sampling_model(**kw):
+    from fastrbm import RBM
+
+    X = (np.random.default_rng(4).random((40, 12)) < 0.3).astype(np.float64)
+    return RBM(6, n_iter=3, batch_size=10, random_state=2, dtype="float64", **kw).fit(X), X
+
+
+def test_sample_from_data_is_gibbs_from_those_rows():
+    from fastrbm import ops
+
+    model, X = _sampling_model()
+    twin, _ = _sampling_model()
+    got = model.sample(init="data", X=X[:5], n_steps=7)
+    seed, step = twin.next_sample_stream()
+    m = twin.model_arrays()
+    want = ops.gibbs(X[:5], m.W, m.b, m.c, m.sigma, **m.units, n_steps=7, seed=seed, step=step)
+    np.testing.assert_array_equal(got, want)
+    # more chains than rows cycle through the rows; means on request
+    means = model.sample(8, init="data", X=X[:3], n_steps=2, return_mean=True)
+    assert means.shape == (8, 12) and ((means > 0) & (means < 1)).all()
+
+
+@pytest.mark.parametrize("kw", [dict(persistent=True), dict(sampler="pt", n_temperatures=3)])
+def test_sample_from_the_persistent_chains(kw):
+    from fastrbm import ops, streams
+
+    model, _ = _sampling_model(**kw)
+    twin, _ = _sampling_model(**kw)
+    got = model.sample(init="chains", n_steps=4)
+    assert got.shape == (10, 12)             # one per chain at the model's temperature
+    seed, step = twin.next_sample_stream()
+    m = twin.model_arrays()
+    v0 = ops.visible_sample(twin._state.chains[:10], m.W, m.b, m.sigma, visible=m.visible,
+                            seed=seed, stream=streams.PURPOSE_GIBBS, step=step)
+    want = ops.gibbs(v0, m.W, m.b, m.c, m.sigma, **m.units, n_steps=4, seed=seed, step=step)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_sample_settings_are_checked():
+    model, X = _sampling_model()
+    for kw, match in ((dict(init="data"), "X"), (dict(X=X), "X"), (dict(init="prior"), "init"),
+                      (dict(init="chains"), "persistent"), (dict(n_samples=0), "n_samples")):
+        with pytest.raises(ValueError, match=match):
+            model.sample(n_steps=1, **kw)
+    with pytest.raises(ValueError, match="X"):
+        model.sample(init="data", X=X[:, :5], n_steps=1)
+    assert model.sample(n_steps=1).shape == (1, 12)      # the default: one random chain
