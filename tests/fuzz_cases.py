@@ -296,6 +296,18 @@ def _state(dt, hyper):
                                         hyper.batch_size, 0.1)
 
 
+def _refuse_state_values(run: Runner, family: str, make_kwargs, field: str, bad: dict) -> None:
+    """``fit_epoch`` with ``state.<field>`` replaced by each of ``bad``: all refused."""
+    from fastrbm import _kernels as K
+
+    for label, value in bad.items():
+        def call(value=value):
+            kw = make_kwargs()
+            setattr(kw["state"], field, value)
+            K.fit_epoch(**kw)
+        run.expect_refused(f"{family}: state.{field} {label}", call)
+
+
 def _tempered_adam_centered(run: Runner, dt, X) -> None:
     """The epoch with Adam, centering and parallel tempering at once: their settings,
     the state's integer arrays, the workspace's tempering buffers."""
@@ -342,12 +354,7 @@ def _tempered_adam_centered(run: Runner, dt, X) -> None:
                "read-only": _read_only(valid), "2-D": valid[None]}
         if field == "adam_steps":
             bad["negative"] = np.array([-1], np.int64)
-        for label, value in bad.items():
-            def call(field=field, value=value):
-                kw = kwargs()
-                setattr(kw["state"], field, value)
-                K.fit_epoch(**kw)
-            run.expect_refused(f"fit_epoch {name}: state.{field} {label}", call)
+        _refuse_state_values(run, f"fit_epoch {name}", kwargs, field, bad)
     for key in ("pt_input", "pt_energy", "gradient"):
         valid = kwargs()["workspace"][key]
         bad = _bad_arrays(valid, writeable=True, rows=True)
@@ -398,12 +405,7 @@ def epochs(run: Runner, dt) -> None:
         if field == "chains":
             bad.pop("one more column")
             bad["one more column"] = np.zeros((valid.shape[0], N_HID + 1), dt)
-        for label, value in bad.items():
-            def call(field=field, value=value):
-                kw = kwargs()
-                setattr(kw["state"], field, value)
-                K.fit_epoch(**kw)
-            run.expect_refused(f"fit_epoch {name}: state.{field} {label}", call)
+        _refuse_state_values(run, f"fit_epoch {name}", kwargs, field, bad)
 
     _tempered_adam_centered(run, dt, X)
 
