@@ -189,3 +189,19 @@ def assert_setting_refused(kw: dict, match: str, n_features: int = 9, n_hidden: 
     with pytest.raises((ValueError, TypeError), match=match):
         model.partial_fit(X)
     np.testing.assert_array_equal(model.components_, W)
+
+
+def run_quick_benchmark(script: str, out, marker: str, timeout: float):
+    """``benchmarks/<script> --quick --json out`` from the repository root, the
+    environment passed on unchanged (the script alone decides about its own); it must
+    succeed and print ``marker``. Returns (the JSON result, stdout)."""
+    import json
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / script), "--quick",
+                           "--json", str(out)], cwd=root, capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert marker in proc.stdout
+    with open(out) as f:
+        return json.load(f), proc.stdout

@@ -1,15 +1,10 @@
 """Smoke test of the benchmark suite: ``benchmarks/run.py --quick`` runs every
 benchmark once at small sizes and writes a complete JSON. Asserts structure only,
 never a time (the machine running the tests is not a benchmark machine)."""
-import json
-import os
-import subprocess
-import sys
 
 import pytest
+from conftest import run_quick_benchmark
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RUNNER = os.path.join(ROOT, "benchmarks", "run.py")
 CONFIGS = {"a", "b", "c", "d", "e", "a_pcd1", "a_cd10", "a_adam", "a_centered", "a_pt10"}
 DTYPES = {"float32", "float64"}
 TIMED = ("floor_step", "kernel_step", "reference_step", "sklearn_step", "torch_step",
@@ -21,14 +16,8 @@ TIMING_FIELDS = {"median", "min", "max", "repeats", "inner"}
 
 @pytest.fixture(scope="module")
 def quick_result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench") / "quick.json"
-    # the environment is passed on unchanged: the runner alone decides about its own
-    proc = subprocess.run([sys.executable, RUNNER, "--quick", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "Ratios" in proc.stdout
-    with open(out) as f:
-        return json.load(f), proc.stdout
+    return run_quick_benchmark("run.py", tmp_path_factory.mktemp("bench") / "quick.json",
+                               'Ratios', timeout=600)
 
 
 def _timing(t):

@@ -1,16 +1,11 @@
 """Smoke test of the model-quality benchmark: ``benchmarks/quality.py --quick`` trains
 every method at tiny sizes and writes a complete JSON. Asserts structure and the
 bounds every exact log-likelihood obeys, never a time or a level of quality."""
-import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
+from conftest import run_quick_benchmark
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "benchmarks", "quality.py")
 METHODS = ["CD-1", "PCD-1", "CD-1 Adam", "PCD-1 Adam", "CD-1 centered", "PCD-1 centered",
            "PT-1 x 10", "PT-1 x 10 centered"]
 SUMMARY_FIELDS = {"median", "min", "max"}
@@ -18,14 +13,8 @@ SUMMARY_FIELDS = {"median", "min", "max"}
 
 @pytest.fixture(scope="module")
 def quick_result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("quality") / "quick.json"
-    # the environment is passed on unchanged: the script alone decides about its own
-    proc = subprocess.run([sys.executable, SCRIPT, "--quick", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "| task | method |" in proc.stdout
-    with open(out) as f:
-        return json.load(f), proc.stdout
+    return run_quick_benchmark("quality.py", tmp_path_factory.mktemp("quality") / "quick.json",
+                               '| task | method |', timeout=300)
 
 
 def _summary(s, low, high):
