@@ -90,6 +90,8 @@ class BernoulliRBM(RBM):
     sampler = None
     n_temperatures = 10
     betas = None
+    fast_learning_rate = None
+    fast_decay = 0.95
     momentum = 0.0
     optimizer = "sgd"
     beta_1 = 0.9

@@ -53,6 +53,8 @@ STATE_ARRAYS = ("mW", "mb", "mc", "mz", "chains", "q")
 ADAM_ARRAYS = ("vW", "vb", "vc", "vz")
 #: The centering offsets: written only once set (the record's ``centered``).
 OFFSET_ARRAYS = ("visible_offset", "hidden_offset")
+#: Fast PCD's fast parameters: written only once non-zero (the record's ``fast``).
+FAST_ARRAYS = ("fast_W", "fast_b", "fast_c")
 #: The kept training state of the best epoch (early stopping): TrainState's fields
 #: (and ADAM_ARRAYS when Adam had updated it).
 BEST_ARRAYS = ("W", "b", "c", "sigma") + STATE_ARRAYS
@@ -67,7 +69,8 @@ MAX_JSON_CHARS = 1 << 22
 MAX_JSON_DEPTH = 10
 #: Most members an archive can need: the record and every array of MAX_LAYERS layers.
 MAX_MEMBERS = 1 + MAX_LAYERS * (len(RBM_ARRAYS) + len(STATE_ARRAYS) + len(BEST_ARRAYS)
-                                + 2 * (len(ADAM_ARRAYS) + len(OFFSET_ARRAYS)))
+                                + 2 * (len(ADAM_ARRAYS) + len(OFFSET_ARRAYS)
+                                       + len(FAST_ARRAYS)))
 #: Counters (epochs, updates, sample calls) are kept below 2**63 (they index int64 streams).
 COUNTER_LIMIT = 2**63
 SEED_LIMIT = 2**64
@@ -385,6 +388,7 @@ _RBM_FITTED_FIELDS = {
 _RBM_OPTIONAL_FITTED_FIELDS = {
     "adam_steps": (check_counter, 0),
     "centered": (check_bool, False),
+    "fast": (check_bool, False),
     # checked by check_swaps once the number of temperatures is known
     "swaps": (lambda value, where: value, None),
     # checked by check_validation once n_iter_ is known
@@ -426,7 +430,7 @@ def check_validation(value, where: str, n_iter: int) -> dict:
     (null exactly when there are none), ``since_best`` at most the scores after it, a
     best state only with a best epoch."""
     check_object(value, where, required=_VALIDATION_FIELDS,
-                 optional=("best_adam_steps", "best_centered"))
+                 optional=("best_adam_steps", "best_centered", "best_fast"))
     scores = [check_score(v, f"{where}.scores[{i}]")
               for i, v in enumerate(check_list(value["scores"], f"{where}.scores", 0, n_iter))]
     best_epoch, best_score = value["best_epoch"], value["best_score"]
@@ -446,10 +450,14 @@ def check_validation(value, where: str, n_iter: int) -> dict:
     best_centered = check_bool(value.get("best_centered", False), f"{where}.best_centered")
     if best_centered and not value["best_state"]:
         fail(f"{where}.best_centered", "must be false when no best state is saved")
+    best_fast = check_bool(value.get("best_fast", False), f"{where}.best_fast")
+    if best_fast and not value["best_state"]:
+        fail(f"{where}.best_fast", "must be false when no best state is saved")
     return {"scores": scores, "best_epoch": best_epoch,
             "best_score": None if best_score is None else float(best_score),
             "since_best": since, "best_state": value["best_state"],
-            "best_adam_steps": best_adam, "best_centered": best_centered}
+            "best_adam_steps": best_adam, "best_centered": best_centered,
+            "best_fast": best_fast}
 
 
 def check_prefix(value, where: str, expected: str) -> str:
@@ -479,8 +487,9 @@ class RBMPlan:
                                    optional=_RBM_OPTIONAL_FITTED_FIELDS)
         if self.fitted["adam_steps"] and not self.fitted["state"]:
             fail(f"{at}.adam_steps", "must be 0 when no training state is saved")
-        if self.fitted["centered"] and not self.fitted["state"]:
-            fail(f"{at}.centered", "must be false when no training state is saved")
+        for group in ("centered", "fast"):
+            if self.fitted[group] and not self.fitted["state"]:
+                fail(f"{at}.{group}", "must be false when no training state is saved")
         self.n_temps = self.model._n_temperatures()
         self.swaps = check_swaps(self.fitted["swaps"], f"{at}.swaps", self.n_temps)
         if self.swaps is not None and (self.n_temps < 2 or not self.fitted["state"]):
@@ -509,10 +518,13 @@ class RBMPlan:
         if self.fitted["state"]:
             shapes.update({f"state/{k}": v for k, v in state.items()})
         offsets = {"visible_offset": ((nv,), vis), "hidden_offset": ((nh,), hid)}
+        fast = {"fast_W": ((nh, nv), both), "fast_b": ((nv,), vis), "fast_c": ((nh,), hid)}
         if self.fitted["adam_steps"]:
             shapes.update({f"state/{k}": v for k, v in adam.items()})
         if self.fitted["centered"]:
             shapes.update({f"state/{k}": v for k, v in offsets.items()})
+        if self.fitted["fast"]:
+            shapes.update({f"state/{k}": v for k, v in fast.items()})
         if self.validation is not None and self.validation["best_state"]:
             params = {"W": shapes["components_"], "b": shapes["intercept_visible_"],
                       "c": shapes["intercept_hidden_"], "sigma": shapes["sigma_"]}
@@ -521,6 +533,8 @@ class RBMPlan:
                 shapes.update({f"best/{k}": v for k, v in adam.items()})
             if self.validation["best_centered"]:
                 shapes.update({f"best/{k}": v for k, v in offsets.items()})
+            if self.validation["best_fast"]:
+                shapes.update({f"best/{k}": v for k, v in fast.items()})
         for name, (shape, origin) in shapes.items():
             self.specs.append(ArraySpec(self.prefix + name, shape, origin, self,
                                         positive=name in ("sigma_", "best/sigma")))
@@ -550,7 +564,7 @@ class RBMPlan:
                                   c=m.intercept_hidden_, sigma=m.sigma_,
                                   **{k: arrays[f"{p}state/{k}"] for k in STATE_ARRAYS},
                                   **_optional_arrays(arrays, f"{p}state/", f["adam_steps"],
-                                                     f["centered"]),
+                                                     f["centered"], f["fast"]),
                                   **_swap_arrays(self.swaps, self.n_temps))
         self._build_validation(m, arrays)
         return m
@@ -559,7 +573,7 @@ class RBMPlan:
         """The early-stopping bookkeeping (empty for files without it)."""
         v = self.validation or {"scores": [], "best_epoch": None, "best_score": None,
                                 "since_best": 0, "best_state": False, "best_adam_steps": 0,
-                                "best_centered": False}
+                                "best_centered": False, "best_fast": False}
         m.validation_scores_ = list(v["scores"])
         m.best_epoch_ = v["best_epoch"]
         m.best_validation_score_ = v["best_score"]
@@ -567,7 +581,7 @@ class RBMPlan:
         m._best_state = TrainState(
             **{k: arrays[f"{self.prefix}best/{k}"] for k in BEST_ARRAYS},
             **_optional_arrays(arrays, f"{self.prefix}best/", v["best_adam_steps"],
-                               v["best_centered"])
+                               v["best_centered"], v["best_fast"])
         ) if v["best_state"] else None
 
 
@@ -578,11 +592,13 @@ def _swap_arrays(swaps: Optional[dict], n_temps: int) -> dict:
 
 
 def _optional_arrays(arrays: Mapping[str, np.ndarray], prefix: str, adam_steps: int,
-                     centered: bool) -> dict:
-    """A TrainState's optional fields from the file: Adam's and the centering offsets
-    (None, which TrainState makes zeros, for a group the file does not hold)."""
+                     centered: bool, fast: bool) -> dict:
+    """A TrainState's optional fields from the file: Adam's, the centering offsets and
+    fast PCD's fast parameters (None, which TrainState makes zeros, for a group the file
+    does not hold)."""
     fields = {k: arrays[prefix + k] if adam_steps else None for k in ADAM_ARRAYS}
     fields.update({k: arrays[prefix + k] if centered else None for k in OFFSET_ARRAYS})
+    fields.update({k: arrays[prefix + k] if fast else None for k in FAST_ARRAYS})
     return dict(fields, adam_steps=np.array([adam_steps], dtype=np.int64))
 
 

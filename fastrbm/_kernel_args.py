@@ -64,6 +64,7 @@ _STATE_SHAPES = {
     "mb": ("v",), "mc": ("h",), "mz": ("v",), "chains": (None, "h"), "q": ("h",),
     "vW": ("h", "v"), "vb": ("v",), "vc": ("h",), "vz": ("v",),
     "visible_offset": ("v",), "hidden_offset": ("h",),
+    "fast_W": ("h", "v"), "fast_b": ("v",), "fast_c": ("h",),
 }
 _STATE_FIELDS = {f: (f"state.{f}", shape) for f, shape in _STATE_SHAPES.items()}
 
@@ -292,6 +293,18 @@ def hyper(h) -> None:
     if not 0 <= rate <= 1:
         raise ValueError(f"hyper.centering_rate must be in [0, 1]; got {rate!r}")
     _temperature_ladder(_attr(h, "betas", "hyper"), h.persistent)
+    _bool(_attr(h, "fast_weights", "hyper"), "hyper.fast_weights")
+    _real(_attr(h, "fast_learning_rate", "hyper"), "hyper.fast_learning_rate")
+    decay = _real(_attr(h, "fast_decay", "hyper"), "hyper.fast_decay")
+    if not 0 <= decay <= 1:
+        raise ValueError(f"hyper.fast_decay must be in [0, 1]; got {decay!r}")
+    if h.fast_weights and not h.persistent:
+        raise ValueError("hyper.fast_weights needs persistent chains (hyper.persistent)")
+    if h.fast_weights and len(h.betas) > 1:
+        raise ValueError("hyper.fast_weights cannot be combined with parallel tempering")
+    if h.fast_weights and (h.centering or h.learn_sigma):
+        raise ValueError("hyper.fast_weights cannot be combined with hyper.centering or "
+                         "hyper.learn_sigma")
     if h.centering and h.learn_sigma:
         raise ValueError("hyper.centering with hyper.learn_sigma is not supported (the "
                          "visible offset is in units of sigma)")
@@ -335,8 +348,10 @@ def _workspace_shapes(h, nv: int, nh: int, n_neg: int) -> dict:
     n_tot = int(h.batch_size) + n_neg
     return {"vstack": (n_tot, nv), "hstack": (n_tot, nh), "hsample": (int(h.batch_size), nh),
             # vec_v / vec_h: VEC_V_ROWS / VEC_H_ROWS of fastrbm/_kernels.pyx
-            "scratch": (n_tot if h.learn_sigma else 1, nv), "vec_v": (6, nv), "vec_h": (4, nh),
-            "gradient": (nh if int(h.optimizer) == OPTIMIZER_CODES["adam"] else 1, nv),
+            "scratch": (n_tot if h.learn_sigma else 1, nv), "vec_v": (7, nv), "vec_h": (5, nh),
+            "gradient": (nh if int(h.optimizer) == OPTIMIZER_CODES["adam"] or h.fast_weights
+                         else 1, nv),
+            "chain_W": (nh if h.fast_weights else 1, nv),
             # parallel tempering (the energies' columns are checked by the kernel)
             "pt_input": (n_neg if len(h.betas) > 1 else 1, nh if len(h.betas) > 1 else 1),
             "pt_energy": (n_neg if len(h.betas) > 1 else 1, None)}

@@ -95,6 +95,9 @@ cdef struct StepConfig:
     int n_temperatures      # parallel tempering: chain sets (1: PCD / CD)
     const double *betas     # their inverse temperatures, betas[0] = 1
     uint32_t swap_stream
+    bint fast               # fast PCD: the chains sample W + fast_W (Tieleman & Hinton 2009)
+    double fast_learning_rate
+    double fast_decay
     int optimizer
     double beta_1
     double beta_2
@@ -125,6 +128,12 @@ cdef extern from "fastmath.h" nogil:
                              double alpha, double eps, double b1, double b2, double l2,
                              double l1, double pj, const double *vsum, double hj,
                              const double *mu, double lj, const double *vs)
+    void frbm_fast_row_f32(float *Wf, float *mW, const float *G, int64_t n, float decay,
+                           float flr, float mom, float lr)
+    void frbm_fast_row_f64(double *Wf, double *mW, const double *G, int64_t n,
+                           double decay, double flr, double mom, double lr)
+    void frbm_add_row_f32(float *out, const float *a, const float *b, int64_t n)
+    void frbm_add_row_f64(double *out, const double *a, const double *b, int64_t n)
     void frbm_column_sums_f32(const float *a, int n_rows, int ld, int lo, int hi, float *out)
     void frbm_column_sums_f64(const double *a, int n_rows, int ld, int lo, int hi,
                               double *out)
@@ -141,6 +150,26 @@ cdef inline floating _update_row(floating *W, floating *mW, int64_t n, floating 
         return frbm_update_row_f32(W, mW, n, lr, l2, l1, pj, vsum, hj, mu, lj, vs, scale)
     else:
         return frbm_update_row_f64(W, mW, n, lr, l2, l1, pj, vsum, hj, mu, lj, vs, scale)
+
+
+cdef inline void _fast_rows(const StepConfig *cfg, floating *Wf, floating *mW,
+                            const floating *G, int64_t n) noexcept nogil:
+    """Fast PCD's fast weights on n weights from their gradient G (and, for momentum SGD,
+    mW = momentum mW + lr G; see fastmath.h)."""
+    if floating is float:
+        frbm_fast_row_f32(Wf, mW, G, n, <float>cfg.fast_decay, <float>cfg.fast_learning_rate,
+                          <float>cfg.momentum, <float>cfg.learning_rate)
+    else:
+        frbm_fast_row_f64(Wf, mW, G, n, cfg.fast_decay, cfg.fast_learning_rate, cfg.momentum,
+                          cfg.learning_rate)
+
+
+cdef inline void _add_rows(floating *out, const floating *a, const floating *b,
+                           int64_t n) noexcept nogil:
+    if floating is float:
+        frbm_add_row_f32(out, a, b, n)
+    else:
+        frbm_add_row_f64(out, a, b, n)
 
 
 cdef inline floating _adam_rows(const StepConfig *cfg, const Batch *bt, floating *W,
@@ -320,6 +349,12 @@ cdef struct EpochBuffers:
     void *dw_lambda         # centering: (change of W)^T lambda, per visible unit
     void *dot_mu            # centering: (change of row j of W) . mu, per hidden unit
     void *chains
+    void *fast_W            # fast PCD: the fast weights and biases (state) ...
+    void *fast_b
+    void *fast_c
+    void *chain_W           # ... and the chains' parameters W + fast_W, (b + fast_b) (/ sigma
+    void *chain_bias_v      # for Gaussian units), c + fast_c (workspace); W, bias_vis, c
+    void *chain_c           # without fast weights
     void *q
     void *vstack            # (n_pos + n_neg, nv): data rows (scaled), then chain rows
     void *hstack            # (n_pos + n_neg, nh): weighted hidden statistics
@@ -427,11 +462,12 @@ cdef inline void _negative_visible(const StepConfig *cfg, const Batch *bt, Epoch
     step, unless ``sample_visible``)."""
     cdef floating *vneg = <floating *>buf.vstack + <Py_ssize_t>bt.n_pos * cfg.nv
     _products(PRODUCT_VISIBLE, bt.n_sweep, i0, i1, cfg.nv, cfg.nh, <floating>1,
-              _chain(cfg, buf, W), NULL, W, <floating>0, vneg, bt.vis_chunk)
+              _chain(cfg, buf, W), NULL, <floating *>buf.chain_W, <floating>0, vneg,
+              bt.vis_chunk)
     if cfg.n_temperatures > 1:      # beta (h W + b); Gaussian units: b + beta (h W)
         _temper(cfg, bt, vneg, vneg, cfg.nv, i0, i1,
                 <floating *>buf.bias_vis if cfg.visible == VIS_BERNOULLI else NULL)
-    _visible_rows(0, bt.n_sweep, i0, i1, vneg, <floating *>buf.bias_vis, <floating *>NULL,
+    _visible_rows(0, bt.n_sweep, i0, i1, vneg, <floating *>buf.chain_bias_v, <floating *>NULL,
                   cfg.nv, cfg.visible, t < cfg.k or cfg.sample_visible, cfg.seed,
                   stream_visible(t, 0), bt.step)
     if cfg.n_temperatures > 1 and t == cfg.k:
@@ -445,11 +481,11 @@ cdef inline void _negative_hidden(const StepConfig *cfg, const Batch *bt, EpochB
     cdef floating *vneg = <floating *>buf.vstack + <Py_ssize_t>bt.n_pos * cfg.nv
     cdef floating *hneg = <floating *>buf.hstack + <Py_ssize_t>bt.n_pos * cfg.nh
     cdef floating *x = <floating *>buf.pt_input if cfg.n_temperatures > 1 else hneg
-    _products(PRODUCT_HIDDEN, bt.n_sweep, j0, j1, cfg.nv, cfg.nh, <floating>1, vneg, NULL, W,
-              <floating>0, x, bt.neg_chunk)
+    _products(PRODUCT_HIDDEN, bt.n_sweep, j0, j1, cfg.nv, cfg.nh, <floating>1, vneg, NULL,
+              <floating *>buf.chain_W, <floating>0, x, bt.neg_chunk)
     if cfg.n_temperatures > 1:      # beta (v W^T + c); the product is kept for the swaps
         _temper(cfg, bt, x, hneg, cfg.nh, j0, j1, <floating *>buf.c)
-    _hidden_rows(0, bt.n_sweep, j0, j1, cfg.nh, hneg, <floating *>buf.c, cfg.hidden,
+    _hidden_rows(0, bt.n_sweep, j0, j1, cfg.nh, hneg, <floating *>buf.chain_c, cfg.hidden,
                  cfg.n_copies, <floating>(-bt.wn), hneg if t == cfg.k else NULL,
                  _chain(cfg, buf, W) if (t < cfg.k or cfg.persistent) else NULL,
                  cfg.seed, stream_hidden(t, 0), bt.step)
@@ -608,6 +644,8 @@ cdef inline void _update_visible(const StepConfig *cfg, const Batch *bt, EpochBu
     cdef floating *inv_sigma = <floating *>buf.inv_sigma
     cdef floating *col_a = <floating *>buf.col_a
     cdef floating *col_b = <floating *>buf.col_b
+    cdef floating *fast_b = <floating *>buf.fast_b
+    cdef floating *chain_bias_v = <floating *>buf.chain_bias_v
     cdef floating wp = <floating>bt.wp, wn = <floating>bt.wn
     cdef floating lr = cfg.learning_rate, mom = cfg.momentum, g, d, w, zi, si
     cdef bint gauss = cfg.visible == VIS_GAUSSIAN
@@ -657,6 +695,9 @@ cdef inline void _update_visible(const StepConfig *cfg, const Batch *bt, EpochBu
             bias_vis[i] = b[i] / sigma[i]
         else:
             bias_vis[i] = b[i]
+        if cfg.fast:    # the fast bias follows the sampling gradient alone
+            fast_b[i] = <floating>cfg.fast_decay * fast_b[i] + <floating>cfg.fast_learning_rate * g
+            chain_bias_v[i] = (b[i] + fast_b[i]) / sigma[i] if gauss else b[i] + fast_b[i]
 
 
 cdef inline void _weight_rows(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
@@ -665,11 +706,13 @@ cdef inline void _weight_rows(const StepConfig *cfg, const Batch *bt, EpochBuffe
     terms; the sums of each row's change times the visible offset go to ``dot``."""
     cdef bint adam = cfg.optimizer == OPT_ADAM
     cdef bint sparse = cfg.sparsity_cost > 0
-    cdef bint fold = cfg.momentum >= MIN_FOLDED_MOMENTUM
+    cdef bint fold = not cfg.fast and cfg.momentum >= MIN_FOLDED_MOMENTUM
     cdef floating lr = cfg.learning_rate, l2 = cfg.weight_decay, l1 = cfg.l1
     cdef floating scale = <floating>cfg.momentum if fold else 1
     cdef floating *mW = <floating *>buf.mW
     cdef floating *G = <floating *>buf.gradient
+    cdef floating *fast_W = <floating *>buf.fast_W
+    cdef floating *chain_W = <floating *>buf.chain_W
     cdef floating *penalty = <floating *>buf.penalty
     cdef floating *hcol_a = <floating *>buf.hcol_a
     cdef floating *hcol_b = <floating *>buf.hcol_b
@@ -687,12 +730,17 @@ cdef inline void _weight_rows(const StepConfig *cfg, const Batch *bt, EpochBuffe
     for j in range(j0, j1):
         row = j * nv
         pj, hj, lj = penalty[j] * wp, hcol_a[j] + hcol_b[j], lam[j]
+        if cfg.fast:    # before Adam, which may overwrite G (not with fast weights: no
+                        # centering), and before the row terms join momentum SGD's mW
+            _fast_rows(cfg, fast_W + row, NULL if adam else mW + row, G + row, n)
         if adam:
             dot[j] = _adam_rows(cfg, bt, W + row, mW + row, <floating *>buf.vW + row,
                                 G + row, n, pj, vsum, hj, mu, lj, vs)
         else:
             dot[j] = _update_row(W + row, mW + row, n, lr, l2, l1, pj, vsum, hj, mu, lj, vs,
                                  scale)
+        if cfg.fast:
+            _add_rows(chain_W + row, W + row, fast_W + row, n)
 
 
 cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
@@ -705,7 +753,9 @@ cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuf
     pass scaling mW by beta) and the update pass, which reads mW anyway, multiplies the
     sum by the momentum: ``momentum * mW + lr * gradient`` in one pass. Adam needs the
     gradient itself (for both moments): the gemm writes it into ``gradient`` and one
-    pass updates both moments and the weights.
+    pass updates both moments and the weights. So does fast PCD (for its fast weights,
+    which follow the gradient without the penalties): per row, the fast weights and
+    momentum SGD's mW from it, the row terms and the weights, then the chains' W + fast_W.
 
     Centering (Melchior et al. 2016) keeps the ordinary parameters: the weight gradient
     is the centered one, and c' = c_centered - W mu follows the centered bias's update
@@ -722,8 +772,10 @@ cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuf
     cdef floating *hcol_a = <floating *>buf.hcol_a
     cdef floating *hcol_b = <floating *>buf.hcol_b
     cdef bint adam = cfg.optimizer == OPT_ADAM
-    cdef bint fold = not adam and cfg.momentum >= MIN_FOLDED_MOMENTUM
+    cdef bint fold = not adam and not cfg.fast and cfg.momentum >= MIN_FOLDED_MOMENTUM
     cdef bint sparse = cfg.sparsity_cost > 0
+    cdef floating *fast_c = <floating *>buf.fast_c
+    cdef floating *chain_c = <floating *>buf.chain_c
     cdef floating lr = cfg.learning_rate, mom = cfg.momentum, d, g
     cdef floating rate = <floating>cfg.centering_rate
     cdef int nv = cfg.nv, nh = cfg.nh
@@ -739,7 +791,7 @@ cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuf
             penalty[j] = 0
         if cfg.centering:   # the offset moves first; the model does not change with it
             lam[j] = (1 - rate) * lam[j] + rate * hcol_a[j]
-    if adam:
+    if adam or cfg.fast:    # the gradient itself (Adam's moments, the fast weights)
         _products(PRODUCT_GRADIENT, bt.n_tot, j0, j1, nv, nh, 1, hstack,
                   <floating *>buf.vstack, NULL, 0, <floating *>buf.gradient, bt.grad_chunk)
     else:
@@ -757,6 +809,10 @@ cdef inline void _update_hidden(const StepConfig *cfg, const Batch *bt, EpochBuf
             c[j] = c[j] + mc[j]
         if cfg.centering:
             c[j] = c[j] - dot[j]
+        if cfg.fast:
+            g = hcol_a[j] + hcol_b[j]
+            fast_c[j] = <floating>cfg.fast_decay * fast_c[j] + <floating>cfg.fast_learning_rate * g
+            chain_c[j] = c[j] + fast_c[j]
 
 
 cdef inline void _run_chunk(const StepConfig *cfg, const Batch *bt, EpochBuffers *buf,
@@ -834,12 +890,14 @@ cdef enum:
     VEC_V_BIAS = 3          # b, or b / sigma for Gaussian units
     VEC_V_CENTERED_SUM = 4  # centering: col_a / n_pos - col_b / n_neg
     VEC_V_DW_LAMBDA = 5     # centering: (change of W)^T lambda
-    VEC_V_ROWS = 6
+    VEC_V_CHAIN_BIAS = 6    # fast PCD: the chains' visible bias (b + fast_b) (/ sigma)
+    VEC_V_ROWS = 7
     VEC_H_COL_A = 0         # column sums of the positive hidden statistics
     VEC_H_COL_B = 1         # column sums of the negative hidden statistics
     VEC_H_PENALTY = 2       # sparsity term per hidden unit
     VEC_H_DOT_MU = 3        # centering: (change of row j of W) . mu
-    VEC_H_ROWS = 4
+    VEC_H_CHAIN_BIAS = 4    # fast PCD: the chains' hidden bias c + fast_c
+    VEC_H_ROWS = 5
 
 
 def make_workspace(hyper, n_visible, n_hidden, dtype):
@@ -862,9 +920,11 @@ def make_workspace(hyper, n_visible, n_hidden, dtype):
         "scratch": np.empty((n_tot if hyper.learn_sigma else 1, n_visible), dtype=dtype),
         "vec_v": np.empty((VEC_V_ROWS, n_visible), dtype=dtype),
         "vec_h": np.empty((VEC_H_ROWS, n_hidden), dtype=dtype),
-        # Adam's weight gradient; a placeholder row for momentum SGD
-        "gradient": np.empty((n_hidden if hyper.optimizer == OPT_ADAM else 1, n_visible),
-                             dtype=dtype),
+        # the weight gradient of Adam and fast PCD; a placeholder row for momentum SGD
+        "gradient": np.empty((n_hidden if hyper.optimizer == OPT_ADAM or hyper.fast_weights
+                              else 1, n_visible), dtype=dtype),
+        # fast PCD: the chains' weights W + fast_W; a placeholder row otherwise
+        "chain_W": np.empty((n_hidden if hyper.fast_weights else 1, n_visible), dtype=dtype),
     }
 
 
@@ -879,13 +939,17 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
                      floating[:, ::1] gradient, floating[::1] offset_v,
                      floating[::1] offset_h, floating[:, ::1] pt_input,
                      double[:, ::1] pt_energy, int64_t[::1] swap_attempts,
-                     int64_t[::1] swap_accepts, hyper, uint64_t seed, int n_threads,
-                     uint32_t step0, bint small_gemm, int first_batch, int n_batches,
-                     int64_t adam_t_first, uint32_t swap_stream):
+                     int64_t[::1] swap_accepts, floating[:, ::1] fast_W,
+                     floating[::1] fast_b, floating[::1] fast_c, floating[:, ::1] chain_W,
+                     hyper, uint64_t seed, int n_threads, uint32_t step0, bint small_gemm,
+                     int first_batch, int n_batches, int64_t adam_t_first,
+                     uint32_t swap_stream):
     """Minibatches first_batch .. first_batch + n_batches - 1 of the epoch ``order``.
 
     The first call of an epoch (first_batch 0) sets the visible scalings its first step
     starts from; later calls go on from the ones the previous call left in ``vec_v``.
+    Fast PCD's chain parameters (W + fast_W and the biases) are made from the state at
+    every call, with the operations the steps make them with.
     """
     _kernel_args.fit_epoch_typed(hyper, n_threads)
     cdef StepConfig cfg = _make_config(hyper, W.shape[1], W.shape[0], seed, small_gemm)
@@ -899,6 +963,9 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
                         vstack, hstack, hsample, scratch, vec_v, vec_h, gradient, offset_v,
                         offset_h, batch_size, cfg, first_batch, n_batches)
     _check_tempering(cfg, chains, pt_input, pt_energy, swap_attempts, swap_accepts)
+    _check_fast(cfg, W, fast_W, fast_b, fast_c, chain_W,
+                (X, order, W, b, c, sigma, mW, mb, mc, mz, vW, vb, vc, vz, chains, q, vstack,
+                 hstack, hsample, scratch, vec_v, vec_h, gradient, offset_v, offset_h))
     cdef double[::1] betas = np.ascontiguousarray(hyper.betas if cfg.n_temperatures > 1
                                                   else (1.0,), dtype=np.float64)
     cfg.betas = &betas[0]
@@ -913,6 +980,13 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
         for i in range(nv):
             vec_v[VEC_V_INV_SIGMA, i] = 1 / sigma[i] if gauss else 1
             vec_v[VEC_V_BIAS, i] = b[i] / sigma[i] if gauss else b[i]
+    if cfg.fast:
+        _add_rows(&chain_W[0, 0], &W[0, 0], &fast_W[0, 0], <int64_t>nh * nv)
+        for i in range(nv):
+            vec_v[VEC_V_CHAIN_BIAS, i] = ((b[i] + fast_b[i]) / sigma[i] if gauss
+                                          else b[i] + fast_b[i])
+        for i in range(nh):
+            vec_h[VEC_H_CHAIN_BIAS, i] = c[i] + fast_c[i]
     buf.order = &order[0]
     buf.W = &W[0, 0]
     buf.b = &b[0]
@@ -937,6 +1011,12 @@ def _fit_epoch_typed(const floating[:, :] X, const int64_t[::1] order, floating[
     buf.swap_attempts = &swap_attempts[0]
     buf.swap_accepts = &swap_accepts[0]
     buf.chains = &chains[0, 0]
+    buf.fast_W = &fast_W[0, 0]
+    buf.fast_b = &fast_b[0]
+    buf.fast_c = &fast_c[0]
+    buf.chain_W = &chain_W[0, 0] if cfg.fast else &W[0, 0]
+    buf.chain_bias_v = &vec_v[VEC_V_CHAIN_BIAS, 0] if cfg.fast else &vec_v[VEC_V_BIAS, 0]
+    buf.chain_c = &vec_h[VEC_H_CHAIN_BIAS, 0] if cfg.fast else &c[0]
     buf.q = &q[0]
     buf.vstack = &vstack[0, 0]
     buf.hstack = &hstack[0, 0]
@@ -1052,7 +1132,7 @@ cdef _check_epoch_shapes(const floating[:, :] X, const int64_t[::1] order, float
             or vec_v.shape[0] < VEC_V_ROWS or vec_v.shape[1] != nv
             or vec_h.shape[0] < VEC_H_ROWS or vec_h.shape[1] != nh
             or gradient.shape[1] != nv
-            or (cfg.optimizer == OPT_ADAM and gradient.shape[0] < nh)
+            or ((cfg.optimizer == OPT_ADAM or cfg.fast) and gradient.shape[0] < nh)
             or (cfg.learn_sigma and (scratch.shape[0] < batch_size + n_neg
                                      or scratch.shape[1] != nv))):
         raise ValueError("workspace does not fit this model and batch_size: make it with "
@@ -1159,6 +1239,39 @@ cdef _check_tempering(StepConfig cfg, floating[:, ::1] chains, floating[:, ::1] 
                          "with make_workspace(hyper, n_visible, n_hidden, dtype)")
 
 
+cdef _check_fast(StepConfig cfg, floating[:, ::1] W, floating[:, ::1] fast_W,
+                 floating[::1] fast_b, floating[::1] fast_c, floating[:, ::1] chain_W,
+                 tuple others):
+    """Fast PCD's arrays (the shared checks of _check_epoch_shapes ran); ``others`` the
+    epoch's other arrays, which the ones fast PCD writes must not overlap."""
+    cdef Py_ssize_t nh = W.shape[0], nv = W.shape[1]
+    for name, a in (("fast_W", fast_W), ("fast_b", fast_b), ("fast_c", fast_c),
+                    ("chain_W", chain_W)):
+        if a is None:
+            raise TypeError(f"{name} must be an array; got None")
+    if (fast_W.shape[0] != nh or fast_W.shape[1] != nv or fast_b.shape[0] != nv
+            or fast_c.shape[0] != nh):
+        raise ValueError(f"fast_W, fast_b, fast_c must have the shapes of W, b, c "
+                         f"({nh} x {nv}, {nv}, {nh})")
+    if not cfg.fast:
+        return
+    if chain_W.shape[0] != nh or chain_W.shape[1] != nv:
+        raise ValueError("workspace does not fit fast PCD: make it with "
+                         "make_workspace(hyper, n_visible, n_hidden, dtype)")
+    written = [np.asarray(fast_W), np.asarray(fast_b), np.asarray(fast_c),
+               np.asarray(chain_W)]
+    read = []
+    for o in others:
+        if o is not None:
+            read.append(np.asarray(o))
+    for i in range(len(written)):
+        for other in written[i + 1:] + read:
+            if np.shares_memory(written[i], other):
+                raise ValueError("fast PCD's arrays (fast_W, fast_b, fast_c, workspace "
+                                 "['chain_W']) must not overlap each other or the epoch's "
+                                 "other arrays")
+
+
 def _check_copies(n_copies):
     _kernel_args.n_copies(n_copies)
 
@@ -1189,6 +1302,9 @@ cdef StepConfig _make_config(hyper, int nv, int nh, uint64_t seed,
     cfg.centering = hyper.centering
     cfg.centering_rate = hyper.centering_rate
     cfg.n_temperatures = max(1, len(hyper.betas))
+    cfg.fast = hyper.fast_weights
+    cfg.fast_learning_rate = hyper.fast_learning_rate
+    cfg.fast_decay = hyper.fast_decay
     cfg.beta_1 = hyper.beta_1
     cfg.beta_2 = hyper.beta_2
     cfg.epsilon = hyper.epsilon
@@ -1255,7 +1371,8 @@ def fit_epoch(state, hyper, X, order, seed, step0, n_threads=None, workspace=Non
                              ws["hsample"], ws["scratch"], ws["vec_v"], ws["vec_h"],
                              ws["gradient"], state.visible_offset, state.hidden_offset,
                              ws["pt_input"], ws["pt_energy"], state.swap_attempts,
-                             state.swap_accepts, hyper, seed, nt, step0, small_gemm, done, m,
+                             state.swap_accepts, state.fast_W, state.fast_b, state.fast_c,
+                             ws["chain_W"], hyper, seed, nt, step0, small_gemm, done, m,
                              adam_steps[0] + 1, SWAP_STREAM)
             if adam:
                 adam_steps[0] += m

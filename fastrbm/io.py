@@ -14,11 +14,12 @@ Layout of the JSON record of a model::
 (Adam updates made; when above 0, Adam's second moments ``state/vW``, ``state/vb``,
 ``state/vc``, ``state/vz`` are saved too; files without the field load as 0),
 ``centered`` (whether the centering offsets ``state/visible_offset``,
-``state/hidden_offset`` are saved; absent means no) and, from
+``state/hidden_offset`` are saved; absent means no), ``fast`` (whether fast PCD's
+``state/fast_W``, ``state/fast_b``, ``state/fast_c`` are saved; absent means no) and, from
 format version 2, ``validation`` (the early-stopping bookkeeping: ``scores``,
 ``best_epoch``, ``best_score``, ``since_best``, ``best_state``, whether the best epoch's
 training state was saved as the ``best/`` arrays, ``best_adam_steps`` and
-``best_centered``) for an RBM;
+``best_centered``, ``best_fast``) for an RBM;
 ``n_features_in_``, ``seed``, ``n_sample_calls`` and ``layers`` (records) for a DBN.
 
 Loading trusts nothing in the file. The archive is read member by member with the
@@ -46,9 +47,8 @@ import numpy as np
 import numpy.lib.format as npy_format
 
 from . import _io_checks as checks
-from ._io_checks import (ADAM_ARRAYS, BEST_ARRAYS, FORMAT, META, OFFSET_ARRAYS, RBM_ARRAYS,
-                         STATE_ARRAYS, VERSION,
-                         FormatError)
+from ._io_checks import (ADAM_ARRAYS, BEST_ARRAYS, FAST_ARRAYS, FORMAT, META, OFFSET_ARRAYS,
+                         RBM_ARRAYS, STATE_ARRAYS, VERSION, FormatError)
 from .dbn import DBN
 from .rbm import RBM
 
@@ -196,7 +196,7 @@ def _record(model, prefix: str, arrays: dict) -> dict:
             "n_updates": _json_int(_fitted_attr(model, "_n_updates")),
             "n_sample_calls": _json_int(_fitted_attr(model, "_n_sample_calls")),
             "state": state is not None, "adam_steps": groups["adam_steps"],
-            "centered": groups["centered"],
+            "centered": groups["centered"], "fast": groups["fast"],
             "swaps": None if state is None or state.swap_attempts.shape[0] < 2 else
             {"attempts": [int(v) for v in state.swap_attempts],
              "accepts": [int(v) for v in state.swap_accepts]},
@@ -219,19 +219,22 @@ def _validation_record(model, prefix: str, arrays: dict) -> dict:
             "best_score": None if best_score is None else _json_float(best_score),
             "since_best": _json_int(getattr(model, "_since_best", 0)),
             "best_state": best is not None, "best_adam_steps": groups["adam_steps"],
-            "best_centered": groups["centered"]}
+            "best_centered": groups["centered"], "best_fast": groups["fast"]}
 
 
 def _save_state(state, names: tuple, prefix: str, arrays: dict) -> dict:
     """A training state's arrays into ``arrays``: ``names``, and the optional groups
     that are in use (Adam's second moments once Adam ran, the centering offsets once
-    set), which the returned record names for the loader."""
+    set, fast PCD's fast parameters once non-zero), which the returned record names for
+    the loader."""
     if state is None:
-        return {"adam_steps": 0, "centered": False}
+        return {"adam_steps": 0, "centered": False, "fast": False}
     groups = {"adam_steps": int(state.adam_steps[0]),
-              "centered": bool(state.visible_offset.any() or state.hidden_offset.any())}
+              "centered": bool(state.visible_offset.any() or state.hidden_offset.any()),
+              "fast": bool(state.fast_W.any() or state.fast_b.any() or state.fast_c.any())}
     names = (names + (ADAM_ARRAYS if groups["adam_steps"] else ())
-             + (OFFSET_ARRAYS if groups["centered"] else ()))
+             + (OFFSET_ARRAYS if groups["centered"] else ())
+             + (FAST_ARRAYS if groups["fast"] else ()))
     for name in names:
         arrays[prefix + name] = np.asarray(getattr(state, name))
     return groups

@@ -40,6 +40,8 @@ __all__ = ["BACKENDS", "check_backend", "hidden_mean", "hidden_sample", "visible
 
 #: The backends, by name.
 BACKENDS = ("cython", "numpy")
+#: The negative phases of training (training_settings).
+SAMPLERS = ("cd", "pcd", "pt", "fpcd")
 
 _MODULES: dict = {}
 
@@ -292,7 +294,9 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
                       epsilon: float = 1e-8, centering: bool = False,
                       centering_rate: float = 0.01, sampler: Optional[str] = None,
                       n_temperatures: int = 10,
-                      betas: Optional[Sequence[float]] = None) -> Hyper:
+                      betas: Optional[Sequence[float]] = None,
+                      fast_learning_rate: Optional[float] = None,
+                      fast_decay: float = 0.95) -> Hyper:
     """The settings of a training step, validated, for :func:`fit_epoch`.
 
     Parameters
@@ -339,9 +343,12 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
     centering_rate : float in [0, 1]
         lambda moves toward the minibatch's mean hidden activation by this share per
         update (mu stays what the caller set, e.g. the data mean).
-    sampler : {'cd', 'pcd', 'pt'} or None
+    sampler : {'cd', 'pcd', 'pt', 'fpcd'} or None
         The negative phase: 'cd' (chains restart at the data), 'pcd' (persistent chains,
-        what ``persistent=True`` means) or 'pt': parallel tempering, ``n_temperatures``
+        what ``persistent=True`` means), 'fpcd': fast persistent CD (Tieleman & Hinton
+        2009), persistent chains that sample the model with fast parameters added
+        (``state.fast_W``, ``fast_b``, ``fast_c``; not with ``centering`` or
+        ``learn_sigma``), or 'pt': parallel tempering, ``n_temperatures``
         persistent chain sets at inverse temperatures ``betas`` (1 = beta_0 > ... >= 0;
         beta scales b.v + c.h + v^T W h, see docs/training.md), ``k`` Gibbs sweeps at each,
         then Metropolis swaps of neighbours (even pairs on even steps, odd pairs on odd
@@ -350,6 +357,13 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
         Chain sets of 'pt' when ``betas`` is None: betas evenly spaced from 1 to 0.
     betas : sequence of float or None
         The ladder of 'pt', given.
+    fast_learning_rate : float >= 0 or None
+        'fpcd': the fast parameters' learning rate; None: ``learning_rate`` (the paper
+        keeps it at the initial learning rate while that one decays).
+    fast_decay : float in [0, 1]
+        'fpcd': after each update ``fast = fast_decay * fast + fast_learning_rate * g``,
+        g the gradient of the sampling terms (without weight decay, L1, sparsity);
+        Tieleman & Hinton's 19/20.
 
     Returns
     -------
@@ -364,6 +378,10 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool; got {flag!r}")
     persistent, ladder = _sampler(sampler, bool(persistent), n_temperatures, betas)
+    fast = sampler == "fpcd"
+    if fast and (centering or learn_sigma):
+        raise ValueError("sampler='fpcd' cannot be combined with centering=True or "
+                         "learn_sigma=True")
     if ladder and sample_visible is False:
         raise ValueError("sampler='pt' needs sampled reconstructions (sample_visible=None "
                          "or True): the swaps weigh the chains' sampled states")
@@ -382,6 +400,8 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
     elif not isinstance(sample_visible, (bool, np.bool_)):
         raise TypeError(f"sample_visible must be None or a bool; got {sample_visible!r}")
     lr = check_float(learning_rate, "learning_rate", low=0.0, low_open=True)
+    flr = lr if fast_learning_rate is None else check_float(
+        fast_learning_rate, "fast_learning_rate", low=0.0)
     slr = lr / 10 if sigma_learning_rate is None else check_float(
         sigma_learning_rate, "sigma_learning_rate", low=0.0)
     from ._kernel_args import n_copies as check_copies
@@ -411,7 +431,9 @@ def training_settings(*, visible: str = "bernoulli", hidden: str = "bernoulli",
         sample_visible=bool(sample_visible), optimizer=OPTIMIZER_CODES[optimizer.lower()],
         beta_1=betas[0], beta_2=betas[1],
         epsilon=check_float(epsilon, "epsilon", low=0.0, low_open=True),
-        centering=bool(centering), betas=ladder,
+        centering=bool(centering), betas=ladder, fast_weights=fast,
+        fast_learning_rate=flr if fast else 0.0,
+        fast_decay=check_float(fast_decay, "fast_decay", low=0.0, high=1.0),
         centering_rate=check_float(centering_rate, "centering_rate", low=0.0, high=1.0))
 
 
@@ -421,12 +443,13 @@ def _sampler(sampler, persistent, n_temperatures, betas) -> Tuple[bool, tuple]:
 
     if sampler is None:
         sampler = "pcd" if persistent is True else "cd"
-    if not isinstance(sampler, str) or sampler not in ("cd", "pcd", "pt"):
-        raise ValueError(f"sampler must be 'cd', 'pcd' or 'pt'; got {sampler!r}")
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {', '.join(map(repr, SAMPLERS))}; got "
+                         f"{sampler!r}")
     if sampler == "cd" and persistent is True:
         raise ValueError("persistent=True means sampler='pcd'; got sampler='cd'")
     if sampler != "pt":
-        return sampler == "pcd", ()
+        return sampler in ("pcd", "fpcd"), ()
     if betas is None:
         m = check_positive_int(n_temperatures, "n_temperatures", minimum=2)
         return True, tuple(float(b) for b in np.linspace(1.0, 0.0, m))

@@ -128,18 +128,29 @@ class RBM(EstimatorMixin):
     persistent : bool, default=False
         Persistent CD: the negative chains (``batch_size`` of them) carry over between
         updates instead of restarting at the data (``sampler='pcd'``).
-    sampler : {'cd', 'pcd', 'pt'} or None, default=None
-        The negative phase: contrastive divergence, persistent CD, or parallel
+    sampler : {'cd', 'pcd', 'pt', 'fpcd'} or None, default=None
+        The negative phase: contrastive divergence, persistent CD, parallel
         tempering: ``n_temperatures`` sets of ``batch_size`` persistent chains at
         inverse temperatures ``betas`` (beta scales -E; docs/training.md), ``k`` Gibbs
         sweeps at each and Metropolis swaps of neighbours per update, the beta = 1 set
-        giving the statistics (``swap_acceptance_`` records the swaps). None: 'pcd'
-        when ``persistent`` else 'cd'.
+        giving the statistics (``swap_acceptance_`` records the swaps), or fast PCD
+        (Tieleman & Hinton 2009): persistent chains that sample the model with fast
+        weights added, which learn fast and decay fast (``fast_learning_rate``,
+        ``fast_decay``) and push the chains away from the modes they sit in (not with
+        ``centering`` or ``learn_sigma``). None: 'pcd' when ``persistent`` else 'cd'.
     n_temperatures : int, default=10
         Chain sets of parallel tempering when ``betas`` is None (betas evenly spaced
         from 1 to 0).
     betas : sequence of float or None, default=None
         The inverse temperatures of parallel tempering, 1 first, strictly decreasing.
+    fast_learning_rate : float or None, default=None
+        Fast PCD: the learning rate of the fast weights, bias and hidden bias; None: the
+        base ``learning_rate`` (which a schedule then does not change: the paper keeps
+        the fast rate at the initial one while the regular rate decays).
+    fast_decay : float, default=0.95
+        Fast PCD: after each update ``fast = fast_decay * fast + fast_learning_rate *
+        gradient`` (the sampling gradient, without weight decay, L1 or sparsity); the
+        paper's 19/20.
     learning_rate : float or None, default=None
         Step size on the minibatch-mean gradient. None: 0.1 for Bernoulli visible
         units, 0.005 for Gaussian ones (the practical guide's one to two orders smaller).
@@ -271,6 +282,7 @@ class RBM(EstimatorMixin):
                  hidden: str = "bernoulli", n_copies: int = 10, k: int = 1,
                  persistent: bool = False, sampler: Optional[str] = None,
                  n_temperatures: int = 10, betas: Optional[Sequence[float]] = None,
+                 fast_learning_rate: Optional[float] = None, fast_decay: float = 0.95,
                  learning_rate: Optional[float] = None,
                  momentum: float = 0.5, optimizer: str = "sgd", beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8, centering: bool = False,
@@ -297,6 +309,8 @@ class RBM(EstimatorMixin):
         self.sampler = sampler
         self.n_temperatures = n_temperatures
         self.betas = betas
+        self.fast_learning_rate = fast_learning_rate
+        self.fast_decay = fast_decay
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.optimizer = optimizer
@@ -351,7 +365,8 @@ class RBM(EstimatorMixin):
             optimizer=self.optimizer, beta_1=self.beta_1, beta_2=self.beta_2,
             epsilon=self.epsilon, centering=self.centering,
             centering_rate=self.centering_rate, sampler=self.sampler,
-            n_temperatures=self.n_temperatures, betas=self.betas)
+            n_temperatures=self.n_temperatures, betas=self.betas,
+            fast_learning_rate=self.fast_learning_rate, fast_decay=self.fast_decay)
 
     def _check_settings(self):
         """Validate the settings every method shares; returns (hyper, backend, n_threads)."""
@@ -1199,6 +1214,7 @@ def _check_state(st, params) -> None:
     for field, shape in (("mW", (nh, nv)), ("mb", (nv,)), ("mc", (nh,)), ("mz", (nv,)),
                          ("vW", (nh, nv)), ("vb", (nv,)), ("vc", (nh,)), ("vz", (nv,)),
                          ("visible_offset", (nv,)), ("hidden_offset", (nh,)),
+                         ("fast_W", (nh, nv)), ("fast_b", (nv,)), ("fast_c", (nh,)),
                          ("chains", (None, nh)), ("q", (nh,))):
         a = getattr(st, field)
         name = f"_state.{field}"

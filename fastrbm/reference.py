@@ -219,11 +219,17 @@ def cd_step(state, hyper, v_batch, seed, step):
     last visible. The last visible is sampled or its mean (``hyper.sample_visible``).
     Gradients are minibatch means; parameters move by momentum buffers:
     ``m = momentum * m + lr * grad``, ``theta += m``, or by Adam (``hyper.optimizer``).
+    Fast PCD (``hyper.fast_weights``): the chains sample with W + fast_W, b + fast_b,
+    c + fast_c, and the fast parameters follow the sampling gradient with their own
+    learning rate and decay.
     """
     dt = state.W.dtype
     W, b, c = state.W, state.b, state.c
     gauss = hyper.visible == VISIBLE_GAUSSIAN
     s = state.sigma if gauss else None
+    # the chains' parameters (the model's own without fast weights)
+    Wn, bn, cn = ((W + state.fast_W, b + state.fast_b, c + state.fast_c)
+                  if hyper.fast_weights else (W, b, c))
     vt0 = v_batch / s if gauss else v_batch
     n_pos = v_batch.shape[0]
 
@@ -241,11 +247,11 @@ def cd_step(state, hyper, v_batch, seed, step):
             if n_temps > 1 else dt.type(1))
     n_neg = h.shape[0] // n_temps
     for t in range(1, hyper.k + 1):
-        bias_v = b / s if gauss else b
+        bias_v = bn / s if gauss else bn
         # scaled-space visible input; tempered as the kernel does: beta x + (beta - 1) bias,
         # then + bias
-        yt = (beta * (h @ W) if gauss or n_temps == 1
-              else beta * (h @ W) + (beta - 1) * bias_v) + bias_v
+        yt = (beta * (h @ Wn) if gauss or n_temps == 1
+              else beta * (h @ Wn) + (beta - 1) * bias_v) + bias_v
         last_mean = t == hyper.k and not hyper.sample_visible
         if gauss:
             vt = yt if last_mean else (
@@ -254,8 +260,8 @@ def cd_step(state, hyper, v_batch, seed, step):
             p = sigmoid(yt)
             vt = p if last_mean else (
                 uniforms(seed, streams.visible(t), step, yt.shape, dt) < p).astype(dt)
-        interaction = vt @ W.T
-        xt = (beta * interaction if n_temps == 1 else beta * interaction + (beta - 1) * c) + c
+        interaction = vt @ Wn.T
+        xt = (beta * interaction if n_temps == 1 else beta * interaction + (beta - 1) * cn) + cn
         if t < hyper.k or hyper.persistent:
             h = hidden_sample(xt, hyper.hidden, hyper.n_copies, seed, streams.hidden(t), step)
     hk = hidden_mean(xt[:n_neg], hyper.hidden, hyper.n_copies)
@@ -275,6 +281,12 @@ def cd_step(state, hyper, v_batch, seed, step):
     grad_b = (vt0 * wp).sum(0) - (vt * wn).sum(0)
     if gauss:
         grad_b = grad_b / s
+    if hyper.fast_weights:
+        # the fast parameters follow the sampling gradient alone
+        decay, flr = dt.type(hyper.fast_decay), dt.type(hyper.fast_learning_rate)
+        state.fast_W[...] = decay * state.fast_W + flr * grad_W
+        state.fast_b[...] = decay * state.fast_b + flr * grad_b
+        state.fast_c[...] = decay * state.fast_c + flr * grad_c
     if hyper.learn_sigma:
         # d(-E)/dz_i with z = log s^2:  (vt - b/s)^2 / 2 - vt * (h @ W) / 2
         def dz(vt_, h_):

@@ -49,6 +49,13 @@ class Hyper:
     #: >= 0 (empty: no tempering). TrainState.chains then holds len(betas) sets of
     #: chains, the beta = 1 set first; beta scales b.v + c.h + v^T W h (docs/training.md).
     betas: tuple = ()
+    #: Fast PCD (Tieleman & Hinton 2009; ``persistent`` too): the chains sample the model
+    #: with W + fast_W, b + fast_b, c + fast_c; after each update the fast parameters
+    #: become ``fast_decay * fast + fast_learning_rate * gradient``, the gradient of the
+    #: sampling terms alone (no weight decay, L1 or sparsity).
+    fast_weights: bool = False
+    fast_learning_rate: float = 0.0
+    fast_decay: float = 0.95
 
 
 @dataclass
@@ -65,7 +72,8 @@ class TrainState:
     (lambda, n_hidden) are the offsets of centered training (zeros when not given).
     With parallel tempering ``chains`` holds one set of chains per temperature (the
     beta = 1 set first) and ``swap_attempts`` / ``swap_accepts`` (int64, one entry per
-    temperature: entry m counts the pair (m, m + 1)) the swap statistics.
+    temperature: entry m counts the pair (m, m + 1)) the swap statistics. ``fast_W``,
+    ``fast_b``, ``fast_c`` are fast PCD's fast parameters (zeros when not given).
     """
 
     W: np.ndarray
@@ -87,11 +95,15 @@ class TrainState:
     hidden_offset: Optional[np.ndarray] = None
     swap_attempts: Optional[np.ndarray] = None
     swap_accepts: Optional[np.ndarray] = None
+    fast_W: Optional[np.ndarray] = None
+    fast_b: Optional[np.ndarray] = None
+    fast_c: Optional[np.ndarray] = None
 
     def __post_init__(self):
         # a state made without Adam's buffers (older code, older files) gets zeros
         for name, like in (("vW", self.mW), ("vb", self.mb), ("vc", self.mc),
-                           ("vz", self.mz)):
+                           ("vz", self.mz), ("fast_W", self.W), ("fast_b", self.b),
+                           ("fast_c", self.c)):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros_like(like))
         if self.adam_steps is None:

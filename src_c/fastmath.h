@@ -205,6 +205,22 @@ static FRBM_MULTIVERSION T frbm_adam_row_##SUF(                                 
     }                                                                                     \
     return dot;                                                                           \
 }                                                                                         \
+/* Fast PCD (Tieleman & Hinton 2009) on n weights from the gemm's gradient G: the fast   \
+   weights Wf = decay Wf + flr G; with mW (momentum SGD) also mW = mom mW + lr G, to      \
+   which frbm_update_row (scale 1) then adds the row terms. */                            \
+static FRBM_MULTIVERSION void frbm_fast_row_##SUF(                                       \
+    T *restrict Wf, T *restrict mW, const T *restrict G, int64_t n, T decay, T flr,       \
+    T mom, T lr)                                                                          \
+{                                                                                         \
+    if (mW) for (int64_t i = 0; i < n; i++) mW[i] = mom * mW[i] + lr * G[i];               \
+    for (int64_t i = 0; i < n; i++) Wf[i] = decay * Wf[i] + flr * G[i];                   \
+}                                                                                         \
+/* out = a + b on n entries (the chains' weights of fast PCD, W + Wf). */                 \
+static FRBM_MULTIVERSION void frbm_add_row_##SUF(                                        \
+    T *restrict out, const T *restrict a, const T *restrict b, int64_t n)                 \
+{                                                                                         \
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];                                 \
+}                                                                                         \
 static FRBM_MULTIVERSION void frbm_column_sums_##SUF(                                    \
     const T *restrict a, int n_rows, int ld, int lo, int hi, T *restrict out)             \
 {                                                                                         \
