@@ -28,6 +28,7 @@ class Config:
     optimizer: str = "sgd"
     centering: bool = False
     n_temperatures: int = 1          # > 1: parallel tempering (persistent chains)
+    fast: bool = False               # fast PCD (persistent chains with fast weights)
     basis: str = "step"
     label: str = ""
 
@@ -44,6 +45,8 @@ class Config:
         algo = f"{'PCD' if self.persistent else 'CD'}-{self.k}"
         if self.n_temperatures > 1:
             algo = f"PT-{self.k} x {self.n_temperatures}"
+        elif self.fast:
+            algo = f"FPCD-{self.k}"
         if self.optimizer != "sgd":
             algo += f", {self.optimizer}"
         if self.centering:
@@ -66,6 +69,8 @@ FULL = (
            label="centered at a"),
     Config("a_pt10", 784, 500, 100, 20, n_temperatures=10, persistent=True, basis="step",
            label="PT, 10 temperatures, at a"),
+    Config("a_fpcd", 784, 500, 100, 20, persistent=True, fast=True, basis="step",
+           label="fast PCD at a"),
 )
 
 
@@ -78,10 +83,12 @@ def _shrink(cfg: Config) -> Config:
 
 
 def configs(quick: bool = False, only: Optional[str] = None):
-    """The configurations to run, shrunk for ``--quick``, filtered by name prefix."""
+    """The configurations to run, shrunk for ``--quick``, filtered by name prefixes
+    (``only``: one, or several separated by commas)."""
     out = [_shrink(c) if quick else c for c in FULL]
     if only:
-        out = [c for c in out if c.name == only or c.name.startswith(only)]
+        wanted = only.split(",")
+        out = [c for c in out if any(c.name.startswith(w) for w in wanted)]
     return out
 
 

@@ -33,7 +33,7 @@ def make_model(cfg, dtype, n_threads, backend="cython") -> RBM:
                k=cfg.k, persistent=cfg.persistent, batch_size=cfg.batch_size,
                learning_rate=0.001 if gauss or cfg.optimizer == "adam" else 0.01,
                momentum=0.5, optimizer=cfg.optimizer, centering=cfg.centering,
-               sampler="pt" if cfg.n_temperatures > 1 else None,
+               sampler="pt" if cfg.n_temperatures > 1 else "fpcd" if cfg.fast else None,
                n_temperatures=max(2, cfg.n_temperatures),
                dtype=np.dtype(dtype).name, n_threads=n_threads, random_state=SEED,
                backend=backend)

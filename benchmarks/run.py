@@ -7,8 +7,9 @@ update included) and a whole epoch through ``RBM.partial_fit``; the same through
 ``fastrbm.reference``; the GEMM floor (the step's products alone, same BLAS); the peers
 when installed (scikit-learn's BernoulliRBM, a PyTorch CPU loop); and every ratio
 against fastrbm from this same run. Then: stepped sigmoid vs NReLU, AIS vs its floor,
-1 vs all threads, memory of a fit. ``--only`` takes a configuration name (a, b, c, d,
-e, a_pcd1, a_cd10) or a section (configs, units, ais, threads, memory).
+1 vs all threads, memory of a fit. ``--only`` takes configuration names (a, b, c, d,
+e, a_pcd1, a_cd10, a_adam, a_centered, a_pt10, a_fpcd; prefixes, comma-separated) or a
+section (configs, units, ais, threads, memory).
 
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, force slower OpenBLAS kernels: this
 script re-executes itself once without them (its own process only; pass
@@ -65,8 +66,8 @@ def parse_args(argv=None):
     p.add_argument("--json", metavar="FILE", help="write the results here "
                    "(default: benchmarks/results/<date>.json; none with --quick)")
     p.add_argument("--only", metavar="NAME",
-                   help="one configuration (a, b, c, d, e, a_pcd1, a_cd10) or section "
-                        f"({', '.join(SECTIONS)})")
+                   help="configurations (name prefixes, comma-separated: a, a_pcd1, "
+                        f"a_fpcd, ...) or one section ({', '.join(SECTIONS)})")
     p.add_argument("--dtype", choices=DTYPES, action="append",
                    help="restrict to this dtype (repeatable; default both)")
     p.add_argument("--repeats", type=int, default=7, help="timed repeats after warm-up")

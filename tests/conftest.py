@@ -205,3 +205,11 @@ def run_quick_benchmark(script: str, out, marker: str, timeout: float):
     assert marker in proc.stdout
     with open(out) as f:
         return json.load(f), proc.stdout
+
+
+def bars_and_stripes_32() -> np.ndarray:
+    """Bars-and-stripes 4x4 in its 32-row form (all-off and all-on listed twice): the
+    learning anchors of issue 12 were measured on it."""
+    X = fastrbm.datasets.bars_and_stripes(4)
+    ends = X[(X.sum(1) == 0) | (X.sum(1) == 16)]
+    return np.vstack([X, ends])

@@ -5,7 +5,8 @@ never a time (the machine running the tests is not a benchmark machine)."""
 import pytest
 from conftest import run_quick_benchmark
 
-CONFIGS = {"a", "b", "c", "d", "e", "a_pcd1", "a_cd10", "a_adam", "a_centered", "a_pt10"}
+CONFIGS = {"a", "b", "c", "d", "e", "a_pcd1", "a_cd10", "a_adam", "a_centered", "a_pt10",
+           "a_fpcd"}
 DTYPES = {"float32", "float64"}
 TIMED = ("floor_step", "kernel_step", "reference_step", "sklearn_step", "torch_step",
          "kernel_epoch", "fit_epoch", "reference_epoch", "sklearn_epoch", "torch_epoch")

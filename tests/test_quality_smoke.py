@@ -7,7 +7,7 @@ import pytest
 from conftest import run_quick_benchmark
 
 METHODS = ["CD-1", "PCD-1", "CD-1 Adam", "PCD-1 Adam", "CD-1 centered", "PCD-1 centered",
-           "PT-1 x 10", "PT-1 x 10 centered"]
+           "PT-1 x 10", "PT-1 x 10 centered", "FPCD-1"]
 SUMMARY_FIELDS = {"median", "min", "max"}
 
 

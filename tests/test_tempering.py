@@ -10,9 +10,9 @@ import itertools
 import numpy as np
 import pytest
 from conftest import (assert_close, assert_samples_equal, assert_setting_refused,
-                      epochs_by_backend, make_data, make_params)
+                      bars_and_stripes_32, epochs_by_backend, make_data, make_params)
 
-from fastrbm import RBM, datasets, io, ops, reference
+from fastrbm import RBM, io, ops, reference
 from fastrbm.evaluation import log_likelihood
 from fastrbm.units import VISIBLE_UNITS
 
@@ -119,18 +119,11 @@ def test_the_invariance_test_sees_a_wrong_swap_rule(monkeypatch):
     assert worst > 1
 
 
-def _bars_and_stripes_32():
-    """Bars-and-stripes 4x4 in its 32-row form (all-off and all-on listed twice)."""
-    X = datasets.bars_and_stripes(4)
-    ends = X[(X.sum(1) == 0) | (X.sum(1) == 16)]
-    return np.vstack([X, ends])
-
-
 def test_pt_learns_bars_and_stripes_better_than_pcd():
     # the issue's anchor: 16 hidden, full batch, learning rate 0.1, no momentum, 3000
     # epochs, exact log-likelihood; an independent NumPy PT measured about -3.95 against
     # -6.84 for PCD-1 (median of 3 seeds); the optimum is -3.379
-    X = _bars_and_stripes_32()
+    X = bars_and_stripes_32()
     assert X.shape == (32, 16)
     results = {}
     for sampler in ("pcd", "pt"):
