@@ -503,6 +503,11 @@ def free_energy(V, W, b, c, sigma, visible, hidden, n_copies, n_threads) -> None
     _threads(n_threads)
 
 
+def pseudo_likelihood(V, W, b, c, hidden, n_copies, n_threads) -> None:
+    """``pseudo_likelihood``: as ``free_energy`` for Bernoulli visible units."""
+    free_energy(V, W, b, c, None, 0, hidden, n_copies, n_threads)
+
+
 def fill(out, seed, stream, step) -> None:
     """``fill_uniforms`` / ``fill_normals``: a C-contiguous writeable float array (filled
     in place: a copy would be filled instead of ``out``)."""

@@ -134,6 +134,11 @@ cdef extern from "fastmath.h" nogil:
                            double decay, double flr, double mom, double lr)
     void frbm_add_row_f32(float *out, const float *a, const float *b, int64_t n)
     void frbm_add_row_f64(double *out, const double *a, const double *b, int64_t n)
+    double frbm_softplus_shift_sum(const double *x, const double *w, double d, double off,
+                                   int m)
+    double frbm_softplus_scaled_sum(const double *E, const double *P, const double *x,
+                                    const double *w, double d, double off, double exp_off,
+                                    int m)
     void frbm_column_sums_f32(const float *a, int n_rows, int ld, int lo, int hi, float *out)
     void frbm_column_sums_f64(const double *a, int n_rows, int ld, int lo, int hi,
                               double *out)
@@ -1408,6 +1413,7 @@ cdef enum:
     JOB_HIDDEN = 0          # x = V W^T; hidden means and/or samples
     JOB_VISIBLE = 1         # out = H W; visible means or samples, in place
     JOB_FREE_ENERGY = 2     # x = V W^T; F(v) per row
+    JOB_PSEUDO_LIKELIHOOD = 3   # x = V W^T (float64); sum_i log p(v_i | v_-i) per row
 
 
 # One row-split kernel call (pointers to one float type).
@@ -1428,7 +1434,10 @@ cdef struct RowJob:
     const void *W           # (nh x nv)
     const void *bias        # c (hidden), b / sigma or b (visible), c (free energy)
     const void *scale       # visible: sigma or NULL; free energy: sigma or NULL
-    const void *b           # free energy: visible biases
+    const void *b           # free energy, pseudo-likelihood: visible biases
+    const void *WT          # pseudo-likelihood: W^T (nv x nh), float64, and its exp(+-W^T)
+    const void *exp_WT
+    const void *exp_neg_WT
     void *x                 # products (n x n_out)
     void *mean_out
     void *sample_out
@@ -1464,6 +1473,9 @@ cdef void _row_chunk(const RowJob *job, int r0, int r1, floating *dtype_tag) noe
         _hidden_rows(r0, r1, 0, n_out, n_out, x, <const floating *>job.bias, job.units,
                      job.n_copies, <floating>1, <floating *>job.mean_out,
                      <floating *>job.sample_out, job.seed, job.stream, job.step)
+    elif job.kind == JOB_PSEUDO_LIKELIHOOD:
+        if floating is double:      # the wrapper passes float64 arrays only
+            _pseudo_likelihood_rows(job, r0, r1)
     else:
         for r in range(r0, r1):
             job.energy[r] = _free_energy_row(rows + <Py_ssize_t>r * n_in,
@@ -1624,6 +1636,103 @@ cdef inline double _free_energy_row(const floating *vt, const floating *x, const
         else:
             hid += nrelu_phi(xj, NRELU_CUTOFF)
     return vis - hid
+
+
+cdef inline double _phi_shift_sum(const double *x, const double *E, const double *w,
+                                  const double *P, double d, int m, int hidden,
+                                  int n_copies) noexcept nogil:
+    """sum_j phi(x_j + d w_j) of the hidden units' free-energy terms phi; E = exp(x) and
+    P = exp(d w) (NULL: d is not +-1) spare the binary and stepped terms their exp."""
+    cdef double total = 0, off
+    cdef int k, j
+    if hidden == HID_BERNOULLI or hidden == HID_STEPPED:
+        for k in range(1 if hidden == HID_STEPPED else 0,
+                       n_copies + 1 if hidden == HID_STEPPED else 1):
+            off = k - 0.5 if hidden == HID_STEPPED else 0.0
+            if P != NULL:
+                total += frbm_softplus_scaled_sum(E, P, x, w, d, off, exp(-off), m)
+            else:
+                total += frbm_softplus_shift_sum(x, w, d, off, m)
+        return total
+    for j in range(m):
+        total += nrelu_phi(x[j] + d * w[j], NRELU_CUTOFF)
+    return total
+
+
+cdef void _pseudo_likelihood_rows(const RowJob *job, int r0, int r1) noexcept nogil:
+    """Rows r0..r1-1: flipping site i (d_i = 1 - 2 v_i) moves every hidden input by
+    d_i W_ji, so F(v flipped) - F(v) = -b_i d_i - sum_j [phi(x_j + d_i W_ji) - phi(x_j)],
+    all sites of a row from its one hidden input; log p(v_i | v_-i) = -softplus(-delta).
+    Sites are the outer loop, so that each site's weights are read once per chunk of rows
+    rather than once per row (the weights and their exps are megabytes: read per row,
+    memory and not the arithmetic would set the pace). ``job.energy`` holds phi0 of each
+    row until its sum replaces it."""
+    cdef const double *V = <const double *>job.rows
+    cdef const double *WT = <const double *>job.WT
+    cdef const double *expW = <const double *>job.exp_WT
+    cdef const double *exp_negW = <const double *>job.exp_neg_WT
+    cdef const double *b = <const double *>job.b
+    cdef const double *c = <const double *>job.bias
+    cdef const double *P
+    cdef double *x = <double *>job.x
+    cdef double *xr
+    cdef double *E
+    cdef double phi0, d, delta, total
+    cdef int nv = job.n_in, nh = job.n_out, r, i, j
+    cdef Py_ssize_t at
+    cdef double *sums = <double *>job.sample_out      # per row: the sum over the sites
+    for r in range(r0, r1):
+        xr = x + <Py_ssize_t>r * nh
+        E = <double *>job.mean_out + <Py_ssize_t>r * nh
+        for j in range(nh):
+            xr[j] += c[j]
+            E[j] = exp(xr[j])
+        job.energy[r] = _phi_shift_sum(xr, E, xr, NULL, 0.0, nh, job.units, job.n_copies)
+        sums[r] = 0
+    for i in range(nv):
+        at = <Py_ssize_t>i * nh
+        for r in range(r0, r1):
+            d = 1 - 2 * V[<Py_ssize_t>r * nv + i]
+            P = expW + at if d == 1 else exp_negW + at if d == -1 else NULL
+            delta = -b[i] * d - (_phi_shift_sum(x + <Py_ssize_t>r * nh,
+                                                <double *>job.mean_out + <Py_ssize_t>r * nh,
+                                                WT + at, P, d, nh, job.units, job.n_copies)
+                                 - job.energy[r])
+            sums[r] -= softplus(-delta)
+    for r in range(r0, r1):
+        job.energy[r] = sums[r]
+
+
+def pseudo_likelihood(V, W, b, c, hidden, n_copies=1, n_threads=None):
+    """Exact pseudo-log-likelihood sum_i log p(v_i | v_-i) of each row (Bernoulli visible
+    units), in float64 whatever the model's dtype; twin of
+    :func:`fastrbm.reference.pseudo_likelihood`. One hidden input per row serves all its
+    sites; the rows are split between the threads."""
+    _kernel_args.pseudo_likelihood(V, W, b, c, hidden, n_copies, n_threads)
+    cdef RowJob job
+    f64 = np.dtype(np.float64)
+    V64 = np.ascontiguousarray(V, dtype=f64)
+    W64 = np.ascontiguousarray(W, dtype=f64)
+    WT = np.ascontiguousarray(W64.T)
+    with np.errstate(over="ignore"):    # an infinite exp is handled (fastmath.h)
+        exp_WT, exp_neg_WT = np.exp(WT), np.exp(-WT)
+    b64, c64 = np.ascontiguousarray(b, dtype=f64), np.ascontiguousarray(c, dtype=f64)
+    out = np.empty(V.shape[0], dtype=f64)
+    x = np.empty((V.shape[0], W.shape[0]), dtype=f64)
+    E = np.empty((V.shape[0], W.shape[0]), dtype=f64)     # exp(x), row by row
+    job.kind = JOB_PSEUDO_LIKELIHOOD
+    job.n, job.n_in, job.n_out = V.shape[0], W.shape[1], W.shape[0]
+    job.units, job.n_copies, job.sample, job.visible = hidden, n_copies, False, VIS_BERNOULLI
+    job.seed, job.stream, job.step = 0, 0, 0
+    job.rows, job.W, job.WT = _ptr(V64, f64, "V"), _ptr(W64, f64, "W"), _ptr(WT, f64, "W")
+    job.bias, job.b, job.scale = _ptr(c64, f64, "c"), _ptr(b64, f64, "b"), NULL
+    job.exp_WT, job.exp_neg_WT = _ptr(exp_WT, f64, "W"), _ptr(exp_neg_WT, f64, "W")
+    sums = np.empty(V.shape[0], dtype=f64)
+    job.x, job.sample_out = <void *>_ptr(x, f64, "x", True), <void *>_ptr(sums, f64, "s", True)
+    job.mean_out = <void *>_ptr(E, f64, "E", True)
+    job.energy = <double *><size_t>out.ctypes.data
+    _run_rows(&job, True, n_threads or 1)
+    return out
 
 
 def free_energy(V, W, b, c, sigma, visible, hidden, n_copies=1, n_threads=None):

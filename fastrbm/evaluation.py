@@ -390,7 +390,9 @@ def pseudo_likelihood(rbm, X, exact: bool = True, random_state=None) -> np.ndarr
         raise TypeError(f"exact must be a bool; got {exact!r}")
     X = _check_rows(rbm, X)
     if exact:
-        return _maths.pseudo_likelihood(X, W, b, c, hyper.hidden, hyper.n_copies)
+        m = rbm.model_arrays()
+        return ops.pseudo_likelihood(X, W, b, c, hidden=m.hidden, n_copies=m.n_copies,
+                                     n_threads=m.n_threads, backend=m.backend)
     seed = seed_from(random_state)
     u = ops.uniforms(X.shape[0], seed=seed, stream=streams.PURPOSE_EVAL, step=0)
     sites = np.minimum((u * X.shape[1]).astype(np.int64), X.shape[1] - 1)

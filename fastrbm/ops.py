@@ -35,7 +35,7 @@ from .state import Hyper, TrainState
 from .units import VISIBLE_GAUSSIAN, hidden_code, visible_code
 
 __all__ = ["BACKENDS", "check_backend", "hidden_mean", "hidden_sample", "visible_mean",
-           "visible_sample", "gibbs", "free_energy", "training_settings", "training_state",
+           "visible_sample", "gibbs", "free_energy", "pseudo_likelihood", "training_settings", "training_state",
            "make_workspace", "fit_epoch", "cd_update", "ais", "uniforms", "normals"]
 
 #: The backends, by name.
@@ -279,6 +279,29 @@ def free_energy(V: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
     """
     return _run(backend, "free_energy", n_threads, V, W, b, c, sigma, visible_code(visible),
                 hidden_code(hidden), n_copies, _THREADS)
+
+
+def pseudo_likelihood(V: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray, *,
+                      hidden: str = "bernoulli", n_copies: int = 1,
+                      n_threads: Optional[int] = None, backend: str = "cython") -> np.ndarray:
+    """Exact pseudo-log-likelihood ``sum_i log p(v_i | v_-i)`` of each row, in float64,
+    for Bernoulli visible units.
+
+    Parameters
+    ----------
+    V : ndarray (n, n_visible)
+        Rows in [0, 1], W's dtype.
+    W, b, c : ndarray
+        Weights (n_hidden, n_visible), visible and hidden biases.
+    hidden, n_copies, n_threads, backend
+        As :func:`gibbs`.
+
+    Returns
+    -------
+    ndarray (n,) of float64
+    """
+    return _run(backend, "pseudo_likelihood", n_threads, V, W, b, c, hidden_code(hidden),
+                n_copies, _THREADS)
 
 
 # ------------------------------------------------------------------ training

@@ -22,7 +22,6 @@ from . import ops
 from . import _training_control as control
 from .schedules import LEARNING_RATE, MOMENTUM, Schedule, ScheduleSpec
 from .schedules import resolve as resolve_schedule
-from ._maths import pseudo_likelihood
 from ._estimator import EstimatorMixin, available_if
 from ._blas_runtime import resolve_n_threads
 from ._validation import (BLAS_INT_MAX, check_data, check_float, check_int, check_param_array,
@@ -1133,7 +1132,9 @@ class RBM(EstimatorMixin):
         W, b, c, _ = self._check_fitted()
         hyper, backend, n_threads = self._check_settings()
         X = self._check_X(X)
-        return pseudo_likelihood(X, W, b, c, hyper.hidden, hyper.n_copies)
+        return ops.pseudo_likelihood(X, W, b, c, hidden=HIDDEN_NAMES[hyper.hidden],
+                                     n_copies=hyper.n_copies, n_threads=n_threads,
+                                     backend=backend)
 
     def _n_temperatures(self) -> int:
         """Chain sets of the training state the settings ask for (1 unless 'pt')."""

@@ -28,6 +28,7 @@ from . import streams
 from ._maths import (ais_log_z_base, hidden_input, hidden_mean, hidden_phi,  # noqa: F401
                      nrelu_mean, sigmoid, softplus)
 from ._maths import free_energy as _free_energy
+from ._maths import pseudo_likelihood as _pseudo_likelihood
 from ._maths import log_likelihood  # noqa: F401
 from .units import (HIDDEN_BERNOULLI, HIDDEN_NRELU, HIDDEN_STEPPED,  # noqa: F401
                     NRELU_CUTOFF, VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN)
@@ -172,6 +173,12 @@ def visible_conditional(H, W, b, sigma, visible, seed, stream, step, out=None, s
 def free_energy(V, W, b, c, sigma, visible, hidden, n_copies=1, n_threads=None):
     """F(v) per row (float64): -log sum_h exp(-E(v, h)); the kernel's signature."""
     return _free_energy(V, W, b, c, sigma, visible, hidden, n_copies)
+
+
+def pseudo_likelihood(V, W, b, c, hidden, n_copies=1, n_threads=None):
+    """Exact pseudo-log-likelihood per row (float64, Bernoulli visible units); the
+    kernel's signature."""
+    return _pseudo_likelihood(V, W, b, c, hidden, n_copies)
 
 
 def fill_uniforms(out, seed, stream, step):

@@ -525,6 +525,66 @@ static FRBM_MULTIVERSION double frbm_ais_phi_increment_##SUF(                   
 FRBM_AIS_LOOPS(float, f32)
 FRBM_AIS_LOOPS(double, f64)
 
+/* Exact pseudo-likelihood: sum_j softplus(x[j] + d w[j] - off) for one flipped site
+ * (x the row's hidden input with its bias, w the site's weights to the hidden units, d
+ * in [-1, 1]), softplus(y) = max(y, 0) + log(1 + exp(-|y|)) (log of 1 + e rather than a
+ * log1p: e is in (0, 1], where the absolute error of either is ~1e-16, and GCC
+ * vectorises this one several times faster). The terms of a block go to a buffer (the
+ * loop vectorises), then into eight partial sums in a fixed order (the same for any
+ * thread count). */
+#define FRBM_SOFTPLUS_BLOCK 256
+static FRBM_MULTIVERSION double frbm_softplus_shift_sum(const double *restrict x,
+                                                         const double *restrict w,
+                                                         double d, double off, int m)
+{
+    double buf[FRBM_SOFTPLUS_BLOCK];
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double total = 0;
+    for (int j0 = 0; j0 < m; j0 += FRBM_SOFTPLUS_BLOCK) {
+        int n = m - j0 < FRBM_SOFTPLUS_BLOCK ? m - j0 : FRBM_SOFTPLUS_BLOCK;
+        for (int j = 0; j < n; j++) {
+            double y = x[j0 + j] + d * w[j0 + j] - off;
+            double a = y < 0 ? -y : y;
+            buf[j] = (y > 0 ? y : 0.0) + frbm_log_f64(1.0 + frbm_exp_f64(-a));
+        }
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
+            for (int l = 0; l < 8; l++) acc[l] += buf[j + l];
+        for (; j < n; j++) total += buf[j];
+    }
+    for (int l = 0; l < 8; l++) total += acc[l];
+    return total;
+}
+
+/* The same sum for d = +-1 without an exp per term: with E[j] = exp(x[j]) (per row) and
+ * P[j] = exp(d w[j]) (per model), softplus(y) = log(1 + E P exp(-off)); where that
+ * product reaches 1e300 (or is not a number, inf * 0) softplus(y) is y to the last bit. */
+static FRBM_MULTIVERSION double frbm_softplus_scaled_sum(const double *restrict E,
+                                                          const double *restrict P,
+                                                          const double *restrict x,
+                                                          const double *restrict w,
+                                                          double d, double off,
+                                                          double exp_off, int m)
+{
+    double buf[FRBM_SOFTPLUS_BLOCK];
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double total = 0;
+    for (int j0 = 0; j0 < m; j0 += FRBM_SOFTPLUS_BLOCK) {
+        int n = m - j0 < FRBM_SOFTPLUS_BLOCK ? m - j0 : FRBM_SOFTPLUS_BLOCK;
+        for (int j = 0; j < n; j++) {
+            double t = E[j0 + j] * P[j0 + j] * exp_off;
+            double y = x[j0 + j] + d * w[j0 + j] - off;
+            buf[j] = t < 1e300 ? frbm_log_f64(1.0 + t) : y;
+        }
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
+            for (int l = 0; l < 8; l++) acc[l] += buf[j + l];
+        for (; j < n; j++) total += buf[j];
+    }
+    for (int l = 0; l < 8; l++) total += acc[l];
+    return total;
+}
+
 /* sum_i x[i] * y[i] in double with eight partial sums in a fixed order (vectorisable). */
 #define FRBM_DOT(T, SUF)                                                                  \
 static FRBM_MULTIVERSION double frbm_dot_##SUF(const T *restrict x,                      \
