@@ -1136,6 +1136,23 @@ class RBM(EstimatorMixin):
                                      n_copies=hyper.n_copies, n_threads=n_threads,
                                      backend=backend)
 
+    @available_if(_has_pseudo_likelihood)
+    def score(self, X, y=None) -> float:
+        """Mean of :meth:`score_samples` over the rows of ``X`` (higher is better), as
+        scikit-learn's density estimators score, so that ``GridSearchCV`` and
+        ``cross_val_score`` need no ``scoring`` argument. ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        float
+        """
+        return float(np.mean(self.score_samples(X)))
+
     def _n_temperatures(self) -> int:
         """Chain sets of the training state the settings ask for (1 unless 'pt')."""
         return max(1, len(self.training_settings().betas))

@@ -569,3 +569,23 @@ def test_sample_settings_are_checked():
     with pytest.raises(ValueError, match="X"):
         model.sample(init="data", X=X[:, :5], n_steps=1)
     assert model.sample(n_steps=1).shape == (1, 12)      # the default: one random chain
+
+
+def test_score_is_the_mean_pseudo_likelihood_and_grid_search_needs_no_scoring():
+    from sklearn.model_selection import GridSearchCV
+
+    from fastrbm.datasets import bars_and_stripes
+
+    X = np.tile(bars_and_stripes(3), (12, 1))      # 14 patterns of 9 correlated pixels
+    model = RBM(6, n_iter=3, batch_size=20, random_state=0, dtype="float64").fit(X)
+    assert model.score(X) == pytest.approx(model.score_samples(X).mean(), rel=1e-15)
+    search = GridSearchCV(RBM(n_iter=200, batch_size=12, learning_rate=0.1,
+                              random_state=0, dtype="float64"),
+                          {"n_components": [1, 12]}, cv=3).fit(X)
+    # one hidden unit cannot hold the bars' correlations; twelve can, and the search,
+    # scoring with RBM.score, sees it
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[1] > scores[0] + 0.5, scores
+    assert search.best_params_ == {"n_components": 12}
+    with pytest.raises(AttributeError, match="Bernoulli"):
+        RBM(visible="gaussian").score
