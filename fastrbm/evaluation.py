@@ -596,8 +596,16 @@ class Sandwich:
 
     @property
     def gap(self) -> float:
-        """``upper - lower`` in nats per row."""
+        """``upper - lower`` in nats per row (negative when noise or a coarse schedule
+        puts RAISE above AIS)."""
         return self.upper - self.lower
+
+    @property
+    def interval(self) -> tuple:
+        """(low, high): the hull of the two 3-s.e. intervals, everything the two
+        estimates leave open for the mean log-likelihood."""
+        return (min(self.ais.mean_low, self.reverse_ais.mean_low),
+                max(self.ais.mean_high, self.reverse_ais.mean_high))
 
     def __repr__(self) -> str:
         return (f"Sandwich(raise={self.lower:.4f} [{self.reverse_ais.mean_low:.4f}, "
