@@ -48,6 +48,9 @@ cdef struct AisConfig:
     uint32_t stream_h
     uint32_t stream_v
     bint unit_split
+    # RAISE: V starts at the data and transition 0 is a sweep at betas[0] (no weight);
+    # AIS: transition 0 draws the base sample
+    bint from_data
 
 
 cdef inline double _phi_increment(double a, double beta_prev, double beta, int hidden,
@@ -101,19 +104,50 @@ cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, 
                                const floating *zero_h, const floating *V, const double *b64,
                                const double *bA, const double *b_delta, const double *s64,
                                const double *sA,
-                               double beta_prev, double beta, bint sample, floating *H,
-                               double *log_w, uint32_t step) noexcept nogil:
-    """Run r: log w += -F_beta(v) + F_beta_prev(v); then h ~ p_beta(h | v) if ``sample``.
+                               double beta_prev, double beta, bint weigh, bint sample,
+                               floating *H, double *log_w, uint32_t step) noexcept nogil:
+    """Run r: log w += -F_beta(v) + F_beta_prev(v) if ``weigh``; then h ~ p_beta(h | v)
+    if ``sample``. (RAISE runs the betas downwards: the same expression is then minus
+    the forward increment, the reverse chain's weight.)
 
     Binary and stepped units go through the vectorised chunk loops (fastmath.h) and the
     shared row pass; NReLU units through the exact stepped-sum sampler.
     """
-    cdef int nv = cfg.nv, nh = cfg.nh, i, j, j0, m
+    cdef int nv = cfg.nv, nh = cfg.nh, j
     cdef const floating *v = V + r * nv
     cdef floating *p = P + r * nh
+    cdef frbm_stream st
+    for j in range(nh):
+        p[j] = p[j] + c[j]
+    if weigh:
+        log_w[r] = log_w[r] + _log_weight_increment(cfg, v, p, b64, bA, b_delta, s64, sA,
+                                                    beta_prev, beta)
+    for j in range(nh):
+        p[j] = p[j] * <floating>beta
+    if not sample:
+        return
+    if cfg.hidden == HID_NRELU:
+        frbm_stream_init(&st, cfg.seed, cfg.stream_h, step)
+        for j in range(nh):
+            H[r * nh + j] = _nrelu_exact(p[j], &st, <uint64_t>(r * nh + j))
+    else:
+        # the shared row pass with a zero bias: p holds beta * (input + bias)
+        _hidden_row(p, zero_h, nh, cfg.hidden, cfg.n_copies, <floating>1, <floating *>NULL,
+                    H + r * nh, cfg.seed, cfg.stream_h, step, <uint64_t>(r * nh))
+
+
+cdef double _log_weight_increment(const AisConfig *cfg, const floating *v, const floating *p,
+                                  const double *b64, const double *bA, const double *b_delta,
+                                  const double *s64, const double *sA, double beta_prev,
+                                  double beta) noexcept nogil:
+    """-F_beta(v) + F_beta_prev(v) of one run, ``p`` its hidden input (bias included).
+
+    Binary and stepped units go through the vectorised chunk loops (fastmath.h); NReLU
+    units through the scalar free-energy term.
+    """
+    cdef int nv = cfg.nv, nh = cfg.nh, i, j, j0, m
     cdef double vis = 0, hid = 0, d, e
     cdef floating buf[CHUNK]
-    cdef frbm_stream st
     if cfg.visible == VIS_BERNOULLI:
         # b_delta = b - b_base, precomputed once per run of the kernel
         if floating is float:
@@ -125,8 +159,6 @@ cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, 
             d = (v[i] - bA[i]) / sA[i]
             e = (v[i] - b64[i]) / s64[i]
             vis = vis + (0.5 * (d * d) - 0.5 * (e * e))
-    for j in range(nh):
-        p[j] = p[j] + c[j]
     if cfg.hidden == HID_NRELU:
         for j in range(nh):
             hid = hid + _phi_increment(<double>p[j], beta_prev, beta, cfg.hidden, cfg.n_copies)
@@ -143,19 +175,7 @@ cdef void _tempered_hidden_row(const AisConfig *cfg, Py_ssize_t r, floating *P, 
                     p + j0, m, cfg.n_copies if cfg.hidden == HID_STEPPED else 0,
                     beta_prev, beta, buf)
             j0 += m
-    for j in range(nh):
-        p[j] = p[j] * <floating>beta
-    log_w[r] = log_w[r] + ((beta - beta_prev) * vis + hid)
-    if not sample:
-        return
-    if cfg.hidden == HID_NRELU:
-        frbm_stream_init(&st, cfg.seed, cfg.stream_h, step)
-        for j in range(nh):
-            H[r * nh + j] = _nrelu_exact(p[j], &st, <uint64_t>(r * nh + j))
-    else:
-        # the shared row pass with a zero bias: p holds beta * (input + bias)
-        _hidden_row(p, zero_h, nh, cfg.hidden, cfg.n_copies, <floating>1, <floating *>NULL,
-                    H + r * nh, cfg.seed, cfg.stream_h, step, <uint64_t>(r * nh))
+    return (beta - beta_prev) * vis + hid
 
 
 cdef void _tempered_visible_row(const AisConfig *cfg, Py_ssize_t r, floating *Y, const floating *bias,
@@ -223,7 +243,8 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
     m = r1 - r0
     if m <= 0 and not units:
         return
-    if k_start == 0:
+    if k_start == 0 and not cfg.from_data:
+        # AIS: the base sample (betas[0] = 0) is transition 0
         _coefficients(cfg, 0.0, b64, bA, s64, sA, coef, coef + nv, coef + 2 * nv)
         for i in range(<Py_ssize_t>r0 * nv, <Py_ssize_t>r1 * nv):
             V[i] = 0
@@ -231,6 +252,7 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
             _tempered_visible_row(cfg, r, V, coef, coef + nv, coef + 2 * nv, 0)
         k_start = 1
     for k in range(k_start, k_stop):
+        # RAISE's transition 0 is a sweep at betas[0] = 1 from the data, without weight
         if units:
             frbm_barrier()      # every run's visible state is complete
             if j1 > j0:
@@ -242,7 +264,8 @@ cdef void _ais_worker(const AisConfig *cfg, const floating *W, const floating *W
                  <floating>0, P + <Py_ssize_t>r0 * nh, nh)
         for r in range(r0, r1):
             _tempered_hidden_row(cfg, r, P, c, zero_h, V, b64, bA, b_delta, s64, sA,
-                                 betas[k - 1], betas[k], k < K, H, log_w, <uint32_t>k)
+                                 betas[k - 1 if k > 0 else 0], betas[k], k > 0, k < K, H,
+                                 log_w, <uint32_t>k)
         if k == K:
             break
         _coefficients(cfg, betas[k], b64, bA, s64, sA, coef, coef + nv, coef + 2 * nv)
@@ -287,11 +310,12 @@ def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
                floating[:, ::1] V, floating[:, ::1] P, floating[:, ::1] H,
                floating[:, ::1] coef, double[::1] log_w,
                int visible, int hidden, int n_copies, uint64_t seed, uint32_t purpose,
-               int n_threads, int k_start, int k_stop):
-    """Transitions k_start .. k_stop - 1 (k = 0 draws the base sample first)."""
+               int n_threads, int k_start, int k_stop, bint from_data=False):
+    """Transitions k_start .. k_stop - 1 (k = 0 draws the base sample first; with
+    ``from_data``, RAISE's first sweep from the rows V holds)."""
     _kernel_args.ais_typed(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H,
                            coef, log_w, visible, hidden, n_copies, seed, purpose, n_threads,
-                           k_start, k_stop)
+                           k_start, k_stop, from_data)
     cdef AisConfig cfg
     cdef int K = betas.shape[0] - 1
     cdef int nv = W.shape[1], nh = W.shape[0], n = V.shape[0]
@@ -306,6 +330,7 @@ def _ais_typed(const floating[:, ::1] W, const floating[:, ::1] W_hid,
     cfg.stream_h = stream_hidden(1, purpose)
     cfg.stream_v = stream_visible(1, purpose)
     cfg.unit_split = ais_unit_split(n, nv, nh, nt)
+    cfg.from_data = from_data
     if coef.shape[0] < 3 * nt or coef.shape[1] != nv:
         raise ValueError("coef must have 3 rows per thread")
     with nogil, parallel(num_threads=nt):
@@ -326,12 +351,47 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
     """
     _kernel_args.ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma,
                      n_runs, seed, purpose, n_threads, progress, chunk)
-    from fastrbm import _maths, streams
+    from fastrbm import streams
 
     if purpose is None:
         purpose = streams.PURPOSE_AIS
+    V = np.empty((n_runs, W.shape[1]), dtype=W.dtype)
+    return _annealed(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, V,
+                     seed, purpose, n_threads, progress, chunk, False)
+
+
+def reverse_ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, X,
+                n_runs, seed, purpose=None, n_threads=None, progress=None, chunk=None):
+    """RAISE's reverse chains: (sum of their log-weight increments, shape (n_rows,
+    n_runs), base log Z); twin of :func:`fastrbm.reference.reverse_ais`.
+
+    ``X`` (rows of W's dtype, any strides) gives ``n_runs`` chains per row, chain
+    ``i * n_runs + q`` for run q of row i; ``betas`` increase from 0 to 1 (the chains
+    run them downwards). The rest as :func:`ais`.
+    """
+    _kernel_args.reverse_ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b,
+                             base_sigma, X, n_runs, seed, purpose, n_threads, progress, chunk)
+    from fastrbm import streams
+
+    if purpose is None:
+        purpose = streams.PURPOSE_RAISE
+    V = np.repeat(np.ascontiguousarray(X), n_runs, axis=0)
+    down = np.ascontiguousarray(np.asarray(betas, dtype=np.float64)[::-1])
+    log_w, log_z_base = _annealed(W, b, c, sigma, visible, hidden, n_copies, down, base_b,
+                                  base_sigma, V, seed, purpose, n_threads, progress, chunk,
+                                  True)
+    return log_w.reshape(X.shape[0], n_runs), log_z_base
+
+
+def _annealed(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, V, seed,
+              purpose, n_threads, progress, chunk, from_data):
+    """The buffers around :func:`_ais_segments`: AIS (``V`` filled from the base model)
+    or RAISE (``V`` holds the data, ``betas`` run from 1 down to 0)."""
+    from fastrbm import _maths
+
     dt = W.dtype
     nh, nv = W.shape
+    n_runs = V.shape[0]
     gauss = visible == VIS_GAUSSIAN
     b64 = np.ascontiguousarray(b, dtype=np.float64)
     bA = np.ascontiguousarray(base_b, dtype=np.float64)
@@ -339,7 +399,6 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
     sA = np.ascontiguousarray(base_sigma if gauss else np.ones(nv), dtype=np.float64)
     W_hid = np.ascontiguousarray((W / np.asarray(sigma, dtype=dt)).astype(dt) if gauss else W)
     betas = np.ascontiguousarray(betas, dtype=np.float64)
-    V = np.empty((n_runs, nv), dtype=dt)
     P = np.empty((n_runs, nh), dtype=dt)
     H = np.zeros((n_runs, nh), dtype=dt)
     coef = np.ones((3 * max(1, n_threads or 1), nv), dtype=dt)
@@ -348,19 +407,19 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
     with blas_held_at_one():
         _ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
                       visible, hidden, n_copies, seed, purpose, n_threads or 1, progress,
-                      chunk or betas.shape[0])
+                      chunk or betas.shape[0], from_data)
     return log_w, _maths.ais_log_z_base(visible, hidden, n_copies, nh, bA,
-                                           sA if gauss else None)
+                                        sA if gauss else None)
 
 
 def _ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
                   visible, hidden, n_copies, seed, purpose, n_threads, progress,
-                  max_segment):
+                  max_segment, from_data=False):
     """All transitions in paced segments (see _segments.pxd), checking for signals and
-    calling ``progress`` between them."""
+    calling ``progress`` between them; ``from_data``: RAISE's chains from the rows of V."""
     _kernel_args.ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef,
                               log_w, visible, hidden, n_copies, seed, purpose, n_threads,
-                              progress, max_segment)
+                              progress, max_segment, from_data)
     cdef int64_t K = betas.shape[0] - 1, k = 0, stop, per = 1
     cdef int64_t cap = max_segment     # an int >= 1: converted after the check
     cdef double t0
@@ -369,7 +428,8 @@ def _ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, l
         stop = min(K + 1, k + per)
         t0 = frbm_seconds()
         _ais_typed(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H, coef,
-                   log_w, visible, hidden, n_copies, seed, purpose, n_threads, k, stop)
+                   log_w, visible, hidden, n_copies, seed, purpose, n_threads, k, stop,
+                   from_data)
         per = min(next_segment(stop - k, frbm_seconds() - t0), cap)
         k = stop
         PyErr_CheckSignals()

@@ -527,11 +527,14 @@ def fill_typed(out) -> None:
         raise TypeError("out must be a 1-D float ndarray; got None")
 
 
-def _betas(betas, name: str = "betas") -> None:
-    """Inverse temperatures: float64, 1-D, from exactly 0 to exactly 1, non-decreasing."""
+def _betas(betas, name: str = "betas", downwards: bool = False) -> None:
+    """Inverse temperatures: float64, 1-D, from exactly 0 to exactly 1, non-decreasing
+    (``downwards``: RAISE's buffers, from exactly 1 to exactly 0, non-increasing)."""
     if betas is None:
         raise TypeError(f"{name} must be a 1-D float64 array; got None")
     a = np.asarray(betas)
+    if downwards and a.ndim == 1:
+        a = a[::-1]
     if a.dtype != np.float64:
         raise TypeError(f"{name} must have dtype float64; got {a.dtype}")
     if a.ndim != 1 or a.shape[0] < 2:
@@ -584,8 +587,22 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
         _int(chunk, "chunk", 1, 2**63 - 1)
 
 
+def reverse_ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, X,
+                n_runs, seed, purpose, n_threads, progress, chunk) -> None:
+    """``fastrbm._ais.reverse_ais``: as :func:`ais`, and ``X`` rows of W's dtype (any
+    strides); at most 2^31 - 1 chains (rows x n_runs)."""
+    ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_runs, seed,
+        purpose, n_threads, progress, chunk)
+    W = np.asarray(W)
+    X = _rows(X, "X", W.dtype, W.shape[1])
+    if X.shape[0] < 1:
+        raise ValueError("X must hold at least one row")
+    if X.shape[0] * int(n_runs) > BLAS_INT_MAX:
+        raise ValueError(f"X rows times n_runs must be at most {BLAS_INT_MAX} chains")
+
+
 def _ais_arrays(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H, coef, log_w,
-                visible, n_threads, *, values: bool) -> None:
+                visible, n_threads, *, values: bool, from_data: bool = False) -> None:
     """The buffers of an AIS run (``_ais_segments`` / ``_ais_typed``); ``values`` also
     checks what the arrays hold (zero_h zero, b_delta = b64 - bA, positive sigmas)."""
     W = _weights(np.asarray(W) if W is not None else None)
@@ -615,7 +632,7 @@ def _ais_arrays(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H, 
     if arrays["coef"].shape[0] < 3 * n_threads:
         raise ValueError(f"coef must have 3 rows per thread: at least {3 * n_threads}")
     if values:
-        _betas(arrays["betas"])
+        _betas(arrays["betas"], downwards=from_data)
         if arrays["zero_h"].any():
             raise ValueError("zero_h must be zeros")
         if b_delta is not None and not np.array_equal(arrays["b_delta"],
@@ -630,21 +647,24 @@ def _ais_arrays(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H, 
 
 def ais_segments(W, W_hid, c, zero_h, b64, bA, s64, sA, betas, V, P, H, coef, log_w,
                  visible, hidden, n_copies, seed, purpose, n_threads, progress,
-                 max_segment) -> None:
-    """``_ais_segments``: the AIS buffers, codes and a segment cap >= 1."""
+                 max_segment, from_data=False) -> None:
+    """``_ais_segments``: the AIS buffers, codes and a segment cap >= 1 (``from_data``:
+    RAISE's, betas from 1 down to 0)."""
     _codes(visible, hidden, n_copies)
     _seed(seed)
     _u32(purpose, "purpose")
     n_threads = _threads(n_threads)
+    from_data = _bool(from_data, "from_data")
     _ais_arrays(W, W_hid, c, zero_h, b64, bA, None, s64, sA, betas, V, P, H, coef, log_w,
-                visible, n_threads, values=True)
+                visible, n_threads, values=True, from_data=from_data)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be None or callable; got {_describe(progress)}")
     _int(max_segment, "max_segment", 1, 2**63 - 1)
 
 
 def ais_typed(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H, coef, log_w,
-              visible, hidden, n_copies, seed, purpose, n_threads, k_start, k_stop) -> None:
+              visible, hidden, n_copies, seed, purpose, n_threads, k_start, k_stop,
+              from_data=False) -> None:
     """``_ais_typed``: the AIS buffers (typed memoryviews, None refused) and transitions
     0 <= k_start <= k_stop <= len(betas)."""
     _codes(visible, hidden, n_copies)
@@ -652,7 +672,8 @@ def ais_typed(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H, co
     if betas is None:
         raise TypeError("betas must be an array; got None")
     n_betas = np.asarray(betas).shape[0]
+    from_data = _bool(from_data, "from_data")
     _ais_arrays(W, W_hid, c, zero_h, b64, bA, b_delta, s64, sA, betas, V, P, H, coef, log_w,
-                visible, n_threads, values=True)
+                visible, n_threads, values=True, from_data=from_data)
     _int(k_start, "k_start", 0, n_betas)
     _int(k_stop, "k_stop", int(k_start), n_betas)

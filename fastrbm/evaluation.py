@@ -5,7 +5,9 @@ The log-likelihood of held-out data needs the partition function Z. Small models
 enumerated exactly (:func:`log_partition_exact`); any model can be estimated with
 annealed importance sampling (:func:`ais`, Salakhutdinov & Murray 2008), which runs in
 the compiled kernels (through :func:`fastrbm.ops.ais`) with all runs as one batch
-through BLAS.
+through BLAS. Reverse annealing (:func:`reverse_ais`, RAISE, Burda, Grosse &
+Salakhutdinov 2015) gives a conservative estimate of each row's log p(x) from the
+other side; :func:`sandwich` puts the two side by side.
 """
 from __future__ import annotations
 
@@ -35,10 +37,10 @@ class _Codes(NamedTuple):
     hidden: int
     n_copies: int
 
-__all__ = ["AISResult", "LogLikelihood", "Monitor", "ais", "ais_schedule",
-           "free_energy_gap", "log_likelihood", "log_likelihood_exact",
+__all__ = ["AISResult", "LogLikelihood", "Monitor", "ReverseAISResult", "Sandwich", "ais",
+           "ais_schedule", "free_energy_gap", "log_likelihood", "log_likelihood_exact",
            "log_partition_exact", "pseudo_likelihood", "reconstruction_error",
-           "MAX_EXACT_STATES"]
+           "reverse_ais", "sandwich", "MAX_EXACT_STATES"]
 
 
 # ----------------------------------------------------------------- helpers
@@ -230,6 +232,42 @@ def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
     -------
     AISResult
     """
+    setup = _annealing(rbm, n_runs, betas, base, data, random_state, n_threads, backend)
+    progress = _Progress(verbose)
+    t0 = time.perf_counter()
+    log_w, log_z_base = ops.ais(*setup.model, **setup.units, betas=setup.betas,
+                                base_b=setup.base_b, base_sigma=setup.base_sigma,
+                                n_runs=setup.n_runs, seed=setup.seed,
+                                n_threads=setup.n_threads, progress=progress,
+                                backend=setup.backend)
+    betas, base_name = setup.betas, setup.base_name
+    result = AISResult.from_weights(log_w, log_z_base, betas.size - 1, base_name,
+                                    time.perf_counter() - t0)
+    if verbose:
+        print(f"[AIS] log Z = {result.log_z:.4f}  (3 s.e.: {result.log_z_low:.4f} .. "
+              f"{result.log_z_high:.4f}), {n_runs} runs, {result.seconds:.2f} s",
+              file=sys.stdout, flush=True)
+    return result
+
+
+class _Annealing(NamedTuple):
+    """What AIS and RAISE share: the model, its path and the random stream, checked."""
+
+    model: tuple
+    units: dict
+    betas: np.ndarray
+    base_b: np.ndarray
+    base_sigma: Optional[np.ndarray]
+    base_name: str
+    n_runs: int
+    seed: int
+    n_threads: Optional[int]
+    backend: str
+
+
+def _annealing(rbm, n_runs, betas, base, data, random_state, n_threads, backend) -> _Annealing:
+    """Check the arguments AIS and RAISE share and build the base model (nothing of the
+    model is changed)."""
     hyper, W, b, c, s = _model(rbm)
     n_runs = check_positive_int(n_runs, "n_runs", minimum=2)
     betas = _check_betas(betas)
@@ -249,27 +287,17 @@ def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
         if norm >= 1:
             warnings.warn(f"Gaussian visible with NReLU hidden units: the weights' largest "
                           f"singular value is {norm:.3g} >= 1, so Z may be infinite",
-                          RuntimeWarning, stacklevel=2)
-    progress = _Progress(verbose)
-    t0 = time.perf_counter()
-    m = rbm.model_arrays()
-    log_w, log_z_base = ops.ais(W, b, c, s, **m.units, betas=betas, base_b=base_b,
-                                base_sigma=base_s, n_runs=n_runs, seed=seed,
-                                n_threads=n_threads, progress=progress, backend=backend)
-    result = AISResult.from_weights(log_w, log_z_base, betas.size - 1, base_name,
-                                    time.perf_counter() - t0)
-    if verbose:
-        print(f"[AIS] log Z = {result.log_z:.4f}  (3 s.e.: {result.log_z_low:.4f} .. "
-              f"{result.log_z_high:.4f}), {n_runs} runs, {result.seconds:.2f} s",
-              file=sys.stdout, flush=True)
-    return result
+                          RuntimeWarning, stacklevel=3)
+    return _Annealing((W, b, c, s), rbm.model_arrays().units, betas, base_b, base_s,
+                      base_name, n_runs, seed, n_threads, backend)
 
 
 class _Progress:
     """progress(k, K) callback printing a line every 10 % when verbose."""
 
-    def __init__(self, verbose):
+    def __init__(self, verbose, label="AIS"):
         self.verbose = bool(verbose)
+        self.label = label
         self.t0 = time.perf_counter()
         self.next = 0.1
 
@@ -277,7 +305,7 @@ class _Progress:
         if self.verbose and (k / K >= self.next or k == K):
             while self.next <= k / K:
                 self.next += 0.1
-            print(f"[AIS] {k:6d}/{K} intermediate distributions  "
+            print(f"[{self.label}] {k:6d}/{K} intermediate distributions  "
                   f"{time.perf_counter() - self.t0:.1f} s", file=sys.stdout, flush=True)
 
 
@@ -293,11 +321,15 @@ class LogLikelihood:
     per_row : ndarray (n_samples,)
     log_z : float
     method : str
-        'exact', 'ais' or 'given'.
+        'exact', 'ais', 'raise' or 'given'.
     mean_low, mean_high : float
-        The mean under the AIS interval of log Z (equal to ``mean`` otherwise); a
-        lower log Z gives a higher likelihood, so ``mean_high`` uses ``log_z_low``.
+        AIS: the mean under the AIS interval of log Z (a lower log Z gives a higher
+        likelihood, so ``mean_high`` uses ``log_z_low``). RAISE: the mean -/+ 3 of its
+        standard errors (:class:`ReverseAISResult`). Otherwise equal to ``mean``.
     ais : AISResult or None
+    reverse_ais : ReverseAISResult or None
+        RAISE's per-row details (``method='raise'``); ``log_z`` is then the log Z its
+        mean implies, mean(-F(x)) - mean.
     """
 
     mean: float
@@ -307,9 +339,11 @@ class LogLikelihood:
     mean_low: float
     mean_high: float
     ais: Optional[AISResult] = field(default=None, repr=False)
+    reverse_ais: Optional["ReverseAISResult"] = field(default=None, repr=False)
 
 
-def log_likelihood(rbm, X, log_z=None, **ais_options) -> LogLikelihood:
+def log_likelihood(rbm, X, log_z=None, method: Optional[str] = None,
+                   **ais_options) -> LogLikelihood:
     """Log-likelihood of the rows of ``X``: log p(x) = -F(x) - log Z.
 
     Parameters
@@ -320,14 +354,31 @@ def log_likelihood(rbm, X, log_z=None, **ais_options) -> LogLikelihood:
         None or 'ais': estimate log Z with :func:`ais` (``ais_options`` are passed on;
         the base model defaults to the marginals of ``X`` unless ``data`` is given).
         'exact': :func:`log_partition_exact`. A float or an AISResult is used as is.
+    method : None or 'raise'
+        'raise': no log Z; each row's log p(x) by :func:`reverse_ais` (``log_z`` must be
+        None; ``ais_options`` are its keyword arguments), a conservative estimate.
+        None: as ``log_z`` says.
     **ais_options
-        Keyword arguments of :func:`ais`.
+        Keyword arguments of :func:`ais` (or :func:`reverse_ais`).
 
     Returns
     -------
     LogLikelihood
-        ``.method`` says which log Z was used.
+        ``.method`` says which log Z was used ('raise': none).
     """
+    if method is not None:
+        if not isinstance(method, str) or method not in ("raise", "ais", "exact"):
+            raise ValueError(f"method must be None, 'ais', 'exact' or 'raise'; got {method!r}")
+        if method == "raise":
+            if log_z is not None:
+                raise ValueError("method='raise' estimates log p(x) without log Z; "
+                                 "log_z must be None")
+            return reverse_ais(rbm, X, **ais_options).log_likelihood()
+        if log_z is None:
+            log_z = method
+        elif not (isinstance(log_z, str) and log_z == method) and \
+                not (method == "ais" and isinstance(log_z, AISResult)):
+            raise ValueError(f"method={method!r} contradicts log_z={log_z!r}")
     X = _check_rows(rbm, X)
     with data_checked():            # X is checked (feature names too): not again
         fe = rbm.free_energy(X)
@@ -362,6 +413,240 @@ def log_likelihood(rbm, X, log_z=None, **ais_options) -> LogLikelihood:
     m = float(per_row.mean())
     return LogLikelihood(m, per_row, result.log_z, "ais", m - (result.log_z_high - result.log_z),
                          m + (result.log_z - result.log_z_low), result)
+
+
+# ----------------------------------------------------------------- RAISE
+@dataclass(frozen=True)
+class ReverseAISResult:
+    """RAISE's estimate of log p(x) per row (Burda, Grosse & Salakhutdinov 2015).
+
+    Each row's estimate is log mean(w) over its runs, w the reverse chains' importance
+    weights: E[w] is p(x) under the annealing model (AIS's forward chain followed by one
+    sweep at beta = 1), so by Jensen E[log mean(w)] <= log of that, which approaches
+    log p(x) as the schedule gets finer. In practice: a conservative estimate.
+
+    Attributes
+    ----------
+    per_row : ndarray (n_rows,)
+        log mean(w) of each row.
+    per_row_low, per_row_high : ndarray (n_rows,)
+        log(mean(w) -/+ 3 standard errors of mean(w)), as :class:`AISResult`'s interval
+        (-inf where it reaches 0).
+    mean : float
+        Mean of ``per_row``.
+    mean_low, mean_high : float
+        ``mean`` -/+ 3 standard errors: the rows' chains are independent, and the
+        standard error of a row's log mean(w) is se(mean w) / mean w (delta method), so
+        that of the mean is sqrt(sum of their squares) / n_rows.
+    log_weights : ndarray (n_rows, n_runs)
+        log w of every chain.
+    free_energy : ndarray (n_rows,)
+        F(x) of each row (the weights' top term is -F(x)).
+    log_z_base : float
+    n_intermediate : int
+    base : str
+    seconds : float
+    """
+
+    per_row: np.ndarray = field(repr=False)
+    per_row_low: np.ndarray = field(repr=False)
+    per_row_high: np.ndarray = field(repr=False)
+    mean: float
+    mean_low: float
+    mean_high: float
+    log_weights: np.ndarray = field(repr=False)
+    free_energy: np.ndarray = field(repr=False)
+    log_z_base: float
+    n_intermediate: int
+    base: str
+    seconds: float
+
+    @property
+    def n_runs(self) -> int:
+        """Chains per row."""
+        return int(self.log_weights.shape[1])
+
+    @classmethod
+    def from_weights(cls, log_weights, free_energy, log_z_base, n_intermediate, base,
+                     seconds) -> "ReverseAISResult":
+        """Summarise the (n_rows, n_runs) log weights (stable in log space)."""
+        lw = np.asarray(log_weights, dtype=np.float64)
+        if not np.all(np.isfinite(lw)):
+            raise FloatingPointError(
+                "RAISE produced non-finite importance weights: the model's parameters are "
+                "not finite, or its partition function is infinite")
+        top = lw.max(axis=1, keepdims=True)
+        w = np.exp(lw - top)
+        mean = w.mean(axis=1)
+        se = w.std(axis=1, ddof=1) / np.sqrt(w.shape[1])
+        shift = top[:, 0]
+        per_row = shift + np.log(mean)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            low = np.where(mean - 3 * se > 0, shift + np.log(mean - 3 * se), -np.inf)
+        high = shift + np.log(mean + 3 * se)
+        m = float(per_row.mean())
+        se_mean = float(np.sqrt(np.sum((se / mean) ** 2)) / per_row.size)
+        return cls(per_row, low, high, m, m - 3 * se_mean, m + 3 * se_mean, lw,
+                   np.asarray(free_energy, dtype=np.float64), float(log_z_base), int(n_intermediate), base, float(seconds))
+
+    def log_likelihood(self) -> LogLikelihood:
+        """This estimate as a :class:`LogLikelihood` (``method='raise'``; its ``log_z``
+        is the log Z the mean implies, mean(-F(x)) - mean)."""
+        implied = float(np.mean(-self.free_energy) - self.mean)
+        return LogLikelihood(self.mean, self.per_row, implied, "raise", self.mean_low,
+                             self.mean_high, None, self)
+
+
+def reverse_ais(rbm, X, n_runs: int = 10, betas=None, base: str = "data", data=None,
+                random_state=None, n_threads: Optional[int] = None,
+                verbose: Union[bool, int] = False,
+                backend: Optional[str] = None) -> ReverseAISResult:
+    """Conservative estimates of log p(x) per row by reverse annealing (RAISE).
+
+    Burda, Grosse & Salakhutdinov (AISTATS 2015): each of ``n_runs`` chains per row
+    starts at the row (with h ~ p(h | x) under the model), anneals down the path of
+    :func:`ais` to its base model, one Gibbs sweep per temperature, and weighs itself by
+    the free-energy differences on the way (the hidden units summed out) and the base
+    model's normalised probability at the bottom. The weight's expectation is the
+    probability of x under the annealing model, so log mean(w) is, in expectation, below
+    it: beside AIS (optimistic in expectation) it brackets log p(x).
+
+    Parameters
+    ----------
+    rbm : fitted RBM
+    X : array-like (n_samples, n_features)
+        The rows to evaluate.
+    n_runs : int, default=10
+        Chains per row (at least 2, for the interval); the cost is that of AIS with
+        n_samples * n_runs runs.
+    betas : array-like or None
+        Inverse temperatures from 0 to 1 (run downwards); None: :func:`ais_schedule`.
+    base : {'data', 'uniform'}, default='data'
+        The base model, as :func:`ais`; 'data' uses ``data`` or, when it is None, ``X``.
+    data : array-like (n_samples, n_features), optional
+        Data for the base model (the training set is the sound choice: a base fitted to
+        X itself favours X at coarse schedules).
+    random_state : None, int, RandomState or Generator
+        Seed (stream ``streams.PURPOSE_RAISE``); the estimate does not depend on
+        n_threads.
+    n_threads : int or None
+        None: the model's setting.
+    verbose : bool or int, default=False
+        Print progress and the result to stdout.
+    backend : {'cython', 'numpy'} or None
+        None: the model's backend.
+
+    Returns
+    -------
+    ReverseAISResult
+    """
+    X = _check_rows(rbm, X)
+    if data is None:
+        data = X
+    with data_checked():
+        setup = _annealing(rbm, n_runs, betas, base, data, random_state, n_threads, backend)
+        fe = rbm.free_energy(X)
+    progress = _Progress(verbose, "RAISE")
+    t0 = time.perf_counter()
+    S, log_z_base = ops.reverse_ais(*setup.model, X=X, **setup.units, betas=setup.betas,
+                                    base_b=setup.base_b, base_sigma=setup.base_sigma,
+                                    n_runs=setup.n_runs, seed=setup.seed,
+                                    n_threads=setup.n_threads, progress=progress,
+                                    backend=setup.backend)
+    # the chain's log weight: -F(x) at the top, the base model's log Z at the bottom
+    log_w = (-fe - log_z_base)[:, None] + S
+    base_name = setup.base_name if not (setup.base_name == "data" and data is X) else "rows"
+    result = ReverseAISResult.from_weights(log_w, fe, log_z_base, setup.betas.size - 1,
+                                           base_name, time.perf_counter() - t0)
+    if verbose:
+        print(f"[RAISE] mean log p(x) = {result.mean:.4f}  (3 s.e.: {result.mean_low:.4f} .. "
+              f"{result.mean_high:.4f}), {X.shape[0]} rows x {setup.n_runs} runs, "
+              f"{result.seconds:.2f} s", file=sys.stdout, flush=True)
+    return result
+
+
+@dataclass(frozen=True)
+class Sandwich:
+    """AIS and RAISE on the same rows, side by side.
+
+    AIS's log-likelihood is optimistic in expectation (log Z from below), RAISE's
+    conservative; the truth lies between them when both have converged, and the gap
+    says how far from converged they are.
+
+    Attributes
+    ----------
+    ais : LogLikelihood
+        ``method='ais'``.
+    reverse_ais : LogLikelihood
+        ``method='raise'``.
+    """
+
+    ais: LogLikelihood
+    reverse_ais: LogLikelihood
+
+    @property
+    def upper(self) -> float:
+        """AIS's mean log-likelihood (optimistic in expectation)."""
+        return self.ais.mean
+
+    @property
+    def lower(self) -> float:
+        """RAISE's mean log-likelihood (conservative in expectation)."""
+        return self.reverse_ais.mean
+
+    @property
+    def gap(self) -> float:
+        """``upper - lower`` in nats per row (negative when noise or a coarse schedule
+        puts RAISE above AIS)."""
+        return self.upper - self.lower
+
+    @property
+    def interval(self) -> tuple:
+        """(low, high): the hull of the two 3-s.e. intervals, everything the two
+        estimates leave open for the mean log-likelihood."""
+        return (min(self.ais.mean_low, self.reverse_ais.mean_low),
+                max(self.ais.mean_high, self.reverse_ais.mean_high))
+
+    def __repr__(self) -> str:
+        return (f"Sandwich(raise={self.lower:.4f} [{self.reverse_ais.mean_low:.4f}, "
+                f"{self.reverse_ais.mean_high:.4f}], ais={self.upper:.4f} "
+                f"[{self.ais.mean_low:.4f}, {self.ais.mean_high:.4f}], gap={self.gap:.4f})")
+
+
+def sandwich(rbm, X, n_runs: int = 100, n_runs_raise: int = 10, betas=None,
+             base: str = "data", data=None, random_state=None,
+             n_threads: Optional[int] = None, verbose: Union[bool, int] = False,
+             backend: Optional[str] = None) -> Sandwich:
+    """AIS's and RAISE's log-likelihood of the rows of ``X`` on the same path.
+
+    Parameters
+    ----------
+    rbm : fitted RBM
+    X : array-like (n_samples, n_features)
+    n_runs : int, default=100
+        AIS runs.
+    n_runs_raise : int, default=10
+        RAISE chains per row.
+    betas, base, data, random_state, n_threads, verbose, backend
+        As :func:`ais` and :func:`reverse_ais` (both use the same base model: that of
+        ``data``, or of ``X`` when it is None).
+
+    Returns
+    -------
+    Sandwich
+    """
+    X = _check_rows(rbm, X)
+    if data is None:
+        data = X
+    seed = seed_from(random_state)
+    with data_checked():
+        upper = log_likelihood(rbm, X, n_runs=n_runs, betas=betas, base=base, data=data,
+                               random_state=seed, n_threads=n_threads, verbose=verbose,
+                               backend=backend)
+        lower = reverse_ais(rbm, X, n_runs=n_runs_raise, betas=betas, base=base, data=data,
+                            random_state=seed, n_threads=n_threads, verbose=verbose,
+                            backend=backend).log_likelihood()
+    return Sandwich(upper, lower)
 
 
 def pseudo_likelihood(rbm, X, exact: bool = True, random_state=None) -> np.ndarray:

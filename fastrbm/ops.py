@@ -35,8 +35,9 @@ from .state import Hyper, TrainState
 from .units import VISIBLE_GAUSSIAN, hidden_code, visible_code
 
 __all__ = ["BACKENDS", "check_backend", "hidden_mean", "hidden_sample", "visible_mean",
-           "visible_sample", "gibbs", "free_energy", "pseudo_likelihood", "training_settings", "training_state",
-           "make_workspace", "fit_epoch", "cd_update", "ais", "uniforms", "normals"]
+           "visible_sample", "gibbs", "free_energy", "pseudo_likelihood", "training_settings",
+           "training_state", "make_workspace", "fit_epoch", "cd_update", "ais", "reverse_ais",
+           "uniforms", "normals"]
 
 #: The backends, by name.
 BACKENDS = ("cython", "numpy")
@@ -90,6 +91,9 @@ def _threads_and_blas(backend: str, n_threads):
     return count, contextlib.nullcontext()
 
 
+#: The functions of the AIS module.
+_AIS_NAMES = ("ais", "reverse_ais")
+
 #: Stands for the call's thread count in the arguments given to :func:`_run`.
 _THREADS = object()
 
@@ -103,7 +107,7 @@ def _run(backend: str, name: str, n_threads, *args):
     args = tuple(count if a is _THREADS else a for a in args)
     _check(backend, name, *args)
     with blas:
-        return getattr(ais_module if name == "ais" else kernels, name)(*args)
+        return getattr(ais_module if name in _AIS_NAMES else kernels, name)(*args)
 
 
 def _empty(rows: int, cols: int, W: np.ndarray) -> np.ndarray:
@@ -626,6 +630,53 @@ def ais(W: np.ndarray, b: np.ndarray, c: np.ndarray, sigma: Optional[np.ndarray]
     return _run(backend, "ais", n_threads, W, b, c, sigma, visible_code(visible),
                 hidden_code(hidden), n_copies, betas, base_b, base_sigma, n_runs, seed, purpose,
                 _THREADS, progress, None)
+
+
+def reverse_ais(W: np.ndarray, b: np.ndarray, c: np.ndarray, sigma: Optional[np.ndarray] = None,
+                *, X: np.ndarray, visible: str = "bernoulli", hidden: str = "bernoulli",
+                n_copies: int = 1, betas: np.ndarray, base_b: np.ndarray,
+                base_sigma: Optional[np.ndarray] = None, n_runs: int, seed: int,
+                purpose: int = streams.PURPOSE_RAISE, n_threads: Optional[int] = None,
+                progress: Optional[Callable[[int, int], None]] = None,
+                backend: str = "cython") -> Tuple[np.ndarray, float]:
+    """RAISE's reverse chains (Burda, Grosse & Salakhutdinov 2015): ``n_runs`` chains per
+    row of ``X``, each from its row down the betas to the base model, all as one batch.
+
+    Returns the sum ``S`` of each chain's log-weight increments; the chain's log weight,
+    a stochastic lower bound on log p(x) (in expectation; see
+    :func:`fastrbm.reference.reverse_ais`), is ``-F(x) - log_z_base + S``.
+    :func:`fastrbm.evaluation.reverse_ais` adds the base models, schedules and
+    intervals around this.
+
+    Parameters
+    ----------
+    W, b, c, sigma
+        The model, as :func:`ais`.
+    X : ndarray (n_rows, n_visible)
+        Rows of W's dtype (any strides).
+    visible, hidden : str
+    n_copies : int
+    betas : ndarray of float64
+        Inverse temperatures, non-decreasing from exactly 0 to exactly 1 (the chains run
+        them downwards).
+    base_b, base_sigma : ndarray (n_visible,)
+        The base model, as :func:`ais`.
+    n_runs : int
+        Chains per row; chain ``i * n_runs + q`` is run q of row i (its random draws).
+    seed, purpose : int
+        Random-stream coordinates (transition t, from the top, uses step t).
+    n_threads : int or None
+    progress : callable(k, K) or None
+    backend : {'cython', 'numpy'}
+
+    Returns
+    -------
+    S : ndarray (n_rows, n_runs) of float64
+    log_z_base : float
+    """
+    return _run(backend, "reverse_ais", n_threads, W, b, c, sigma, visible_code(visible),
+                hidden_code(hidden), n_copies, betas, base_b, base_sigma, X, n_runs, seed,
+                purpose, _THREADS, progress, None)
 
 
 # ------------------------------------------------------------------ random numbers

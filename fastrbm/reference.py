@@ -5,8 +5,8 @@ Everything the Cython kernels compute is written here for clarity, with the very
 random numbers (the Philox4x32-10 mapping of docs/rng.md), so tests can compare sampled
 states exactly. The functions the kernels export (``hidden_conditional``,
 ``visible_conditional``, ``gibbs``, ``free_energy``, ``fit_epoch``, ``make_workspace``,
-``fill_uniforms``, ``fill_normals``, ``ais``) have the kernels' signatures, so choosing a
-backend is choosing a module. The deterministic unit maths comes from
+``fill_uniforms``, ``fill_normals``, ``ais``, ``reverse_ais``) have the kernels'
+signatures, so choosing a backend is choosing a module. The deterministic unit maths comes from
 :mod:`fastrbm._maths`, which the production code shares.
 
 Conventions (see docs/units.md, "The model and the learning rule"):
@@ -500,9 +500,49 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
     signature: ``purpose`` None is ``streams.PURPOSE_AIS``.
     """
     purpose = streams.PURPOSE_AIS if purpose is None else purpose
+    v0 = np.zeros((n_runs, np.asarray(W).shape[1]), dtype=np.asarray(W).dtype)
+    return _anneal(W, b, c, sigma, visible, hidden, n_copies, np.asarray(betas, np.float64),
+                   base_b, base_sigma, v0, False, seed, purpose, progress, chunk)
+
+
+def reverse_ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, X,
+                n_runs, seed, purpose=None, n_threads=None, progress=None, chunk=None):
+    """RAISE (Burda, Grosse & Salakhutdinov 2015): the reverse chains of every row of X.
+
+    Returns (S, log_z_base), S of shape (n_rows, n_runs): chain ``i * n_runs + q`` starts
+    at row i and runs the betas downwards, beta_K = 1 to beta_0 = 0. Transition t
+    (0 <= t < K) is one Gibbs sweep at beta_{K-t}, h ~ p(h | v) then v ~ p(v | h),
+    which is reversible for the marginal p_{K-t}(v), so it is its own reverse; after it
+    the weight gets F_{K-t}(v) - F_{K-t-1}(v), minus AIS's increment at that state.
+    With v_K = x and v_{k-1} the state after the sweep at beta_k,
+
+        log w = log p_0(v_0) + sum_k [F_k(v_{k-1}) - F_k(v_k)]
+              = -F(x) - log Z_0 - sum_{k=1..K} [F_{k-1}(v_{k-1}) - F_k(v_{k-1})],
+
+    the paper's weight with the hidden units summed out (its h ~ p(h | x) at the top
+    and f(x, h) / p(h | x) = exp(-F(x))); S is the sum, so log w = -F(x) - log_z_base +
+    S. E[w] is the annealing model's p(x) (the forward chain followed by one sweep at
+    beta = 1), so E[log w] <= log of it. Random streams as :func:`ais` in purpose
+    ``streams.PURPOSE_RAISE``, transition t at step t (h at step t, v at step t).
+    """
+    purpose = streams.PURPOSE_RAISE if purpose is None else purpose
+    X = np.asarray(X)
+    v0 = np.repeat(X, n_runs, axis=0)
+    down = np.asarray(betas, dtype=np.float64)[::-1]
+    log_w, log_z_base = _anneal(W, b, c, sigma, visible, hidden, n_copies, down, base_b,
+                                base_sigma, v0, True, seed, purpose, progress, chunk)
+    return log_w.reshape(X.shape[0], n_runs), log_z_base
+
+
+def _anneal(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, v,
+            from_data, seed, purpose, progress, chunk):
+    """The annealing loop of :func:`ais` (``from_data`` False: ``v`` is replaced by the
+    base sample) and :func:`reverse_ais` (True: transition 0 is a sweep at betas[0]
+    from ``v``, without weight). log w += -F_k(v) + F_{k-1}(v) at every k >= 1, with
+    F_k the free energy at betas[k]."""
     chunk = 1000 if chunk is None else chunk
-    dt = np.asarray(W).dtype
     W = np.asarray(W)
+    dt = W.dtype
     c = np.asarray(c)
     nh, nv = W.shape
     b64 = np.asarray(b, dtype=np.float64)
@@ -511,26 +551,26 @@ def ais(W, b, c, sigma, visible, hidden, n_copies, betas, base_b, base_sigma, n_
     s64 = np.asarray(sigma, dtype=np.float64) if gauss else None
     sA = np.asarray(base_sigma, dtype=np.float64) if gauss else None
     W_hid = (W / np.asarray(sigma, dtype=dt)).astype(dt) if gauss else W
-    betas = np.asarray(betas, dtype=np.float64)
     K = betas.size - 1
     s_hid, s_vis = streams.hidden(1, purpose), streams.visible(1, purpose)
 
-    bias, scale, sd = ais_visible_coefficients(0.0, b64, bA, s64, sA, visible, dt)
-    v = ais_visible_sample(np.zeros((n_runs, nv), dtype=dt), bias, scale, sd, visible,
-                           seed, s_vis, 0)
-    log_w = np.zeros(n_runs)
-    for k in range(1, K + 1):
+    if not from_data:
+        bias, scale, sd = ais_visible_coefficients(0.0, b64, bA, s64, sA, visible, dt)
+        v = ais_visible_sample(np.zeros_like(v), bias, scale, sd, visible, seed, s_vis, 0)
+    log_w = np.zeros(v.shape[0])
+    for k in range(0 if from_data else 1, K + 1):
         a = v @ W_hid.T + c                                   # raw hidden input, dtype
-        a64 = a.astype(np.float64)
-        v64 = v.astype(np.float64)
-        if gauss:
-            vis = (0.5 * ((v64 - bA) / sA) ** 2 - 0.5 * ((v64 - b64) / s64) ** 2).sum(1)
-        else:
-            vis = v64 @ (b64 - bA)
-        hid = ais_phi_increment(a64, betas[k - 1], betas[k], hidden, n_copies).sum(1)
-        log_w += (betas[k] - betas[k - 1]) * vis + hid
-        if progress is not None and (k % chunk == 0 or k == K):
-            progress(k, K)
+        if k > 0:
+            a64 = a.astype(np.float64)
+            v64 = v.astype(np.float64)
+            if gauss:
+                vis = (0.5 * ((v64 - bA) / sA) ** 2 - 0.5 * ((v64 - b64) / s64) ** 2).sum(1)
+            else:
+                vis = v64 @ (b64 - bA)
+            hid = ais_phi_increment(a64, betas[k - 1], betas[k], hidden, n_copies).sum(1)
+            log_w += (betas[k] - betas[k - 1]) * vis + hid
+            if progress is not None and (k % chunk == 0 or k == K):
+                progress(k, K)
         if k == K:
             break
         x = a * dt.type(betas[k])

@@ -19,6 +19,7 @@ PURPOSE_INIT = 3 << 20
 PURPOSE_DBN = 4 << 20
 PURPOSE_SBN = 5 << 20
 PURPOSE_EVAL = 6 << 20
+PURPOSE_RAISE = 7 << 20
 #: Offset of the swap stream within a purpose (above every Gibbs step's streams).
 PT_SWAP = 1 << 19
 
