@@ -140,3 +140,31 @@ def test_info_prints_no_unknowns(capsys):
     assert all(v is not None for lib in pools for v in lib.values())
     for lib in pools:
         assert describe_pool(lib) in out.splitlines()
+
+
+def _cli(*argv, cwd):
+    return subprocess.run([sys.executable, "-m", "fastrbm", *map(str, argv)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_fit_evaluate_transform_sample_show_end_to_end(tmp_path):
+    X = (fastrbm.datasets.load_digits()[:200] > 0.5).astype(float)
+    np.save(tmp_path / "d.npy", X)
+    assert _cli("fit", "d.npy", "--out", "m.npz", "--n-components", 8, "--epochs", 2,
+                "--seed", 0, cwd=tmp_path).returncode == 0
+    proc = _cli("evaluate", "m.npz", "d.npy", "--json", cwd=tmp_path)
+    import json
+    got = json.loads(proc.stdout)
+    assert got["log_z_method"] == "exact" and got["rows"] == 200
+    assert _cli("transform", "m.npz", "d.npy", "--out", "f.npy", cwd=tmp_path).returncode == 0
+    assert np.load(tmp_path / "f.npy").shape == (200, 8)
+    assert _cli("sample", "m.npz", "-n", 4, "--steps", 2, "--out", "s.npy",
+                cwd=tmp_path).returncode == 0
+    assert _cli("show", "m.npz", "--out", "f.png", cwd=tmp_path).returncode == 0
+
+
+def test_bad_file_is_one_line_error_status_1(tmp_path):
+    (tmp_path / "bad.npy").write_bytes(b"junk")
+    proc = _cli("fit", "bad.npy", "--out", "m.npz", cwd=tmp_path)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "bad.npy: not a readable .npy file" in proc.stderr and "Traceback" not in proc.stderr
