@@ -26,6 +26,11 @@ import numpy as np
 import fastrbm
 from fastrbm import RBM, evaluation
 
+# A shell starts background jobs with SIGINT ignored, and Python then keeps it ignored:
+# restore the handler that turns SIGINT into KeyboardInterrupt, as an interactive
+# session has it, whoever started the test run.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 def interrupt_after(seconds):
     timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
     timer.daemon = True
