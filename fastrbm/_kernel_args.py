@@ -474,8 +474,9 @@ def visible_conditional(H, W, b, sigma, visible, seed, stream, step, out, sample
 
 
 def gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step, purpose,
-          sample_last, n_threads) -> None:
-    """``gibbs``: V (n, nv) any strides; the parameters as in the conditionals."""
+          sample_last, n_threads, progress=None) -> None:
+    """``gibbs``: V (n, nv) any strides; the parameters as in the conditionals;
+    ``progress`` None or callable."""
     W = _weights(W)
     dt, (nh, nv) = W.dtype, W.shape
     _rows(V, "V", dt, nv)
@@ -489,6 +490,8 @@ def gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step, pur
     _u32(purpose, "purpose")
     _bool(sample_last, "sample_last")
     _threads(n_threads)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be None or callable; got {_describe(progress)}")
 
 
 def free_energy(V, W, b, c, sigma, visible, hidden, n_copies, n_threads) -> None:

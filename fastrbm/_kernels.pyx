@@ -1603,10 +1603,11 @@ def visible_conditional(H, W, b, sigma, visible, seed, stream, step, out, sample
 
 
 def gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step, purpose,
-          sample_last=True, n_threads=None):
-    """``n_steps`` of v -> h -> v from ``V``; twin of :func:`fastrbm.reference.gibbs`."""
+          sample_last=True, n_threads=None, progress=None):
+    """``n_steps`` of v -> h -> v from ``V``; twin of :func:`fastrbm.reference.gibbs`;
+    ``progress(t, n_steps)`` after each step."""
     _kernel_args.gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step,
-                       purpose, sample_last, n_threads)
+                       purpose, sample_last, n_threads, progress)
     n, nh = V.shape[0], W.shape[0]
     H = np.empty((n, nh), dtype=V.dtype)
     v = np.array(V, dtype=V.dtype, order="C", copy=True)
@@ -1616,6 +1617,8 @@ def gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step, pur
                                stream_hidden(t, purpose), step, None, H, n_threads)
             visible_conditional(H, W, b, sigma, visible, seed, stream_visible(t, purpose),
                                 step, v, t < n_steps or sample_last, n_threads)
+            if progress is not None:
+                progress(t, n_steps)
     return v
 
 

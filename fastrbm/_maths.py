@@ -131,8 +131,10 @@ def exact_states(visible: int, hidden: int, n_visible: int, n_hidden: int,
     return "hidden", n_hid_states
 
 
-def log_partition_exact(W, b, c, sigma, visible, hidden, n_copies=1, chunk=2**16) -> float:
-    """log Z by enumeration, in float64 (see :func:`exact_states` for which side).
+def log_partition_exact(W, b, c, sigma, visible, hidden, n_copies=1, chunk=2**16,
+                        progress=None) -> float:
+    """log Z by enumeration, in float64 (see :func:`exact_states` for which side);
+    ``progress(done, n_states)`` after each block of ``chunk`` states.
 
     Raises ValueError when the model has no exact form or needs more than
     ``MAX_EXACT_STATES`` states.
@@ -153,6 +155,8 @@ def log_partition_exact(W, b, c, sigma, visible, hidden, n_copies=1, chunk=2**16
             idx = np.arange(start, min(n_states, start + chunk), dtype=np.int64)
             v = ((idx[:, None] >> np.arange(nv, dtype=np.int64)) & 1).astype(np.float64)
             parts.append(_logsumexp(-free_energy(v, W, b, c, None, visible, hidden, n_copies)))
+            if progress is not None:
+                progress(idx[-1] + 1, n_states)
         return float(_logsumexp(np.array(parts)))
     values, logmult = _hidden_levels(hidden, n_copies)
     n_levels = values.size
@@ -167,6 +171,8 @@ def log_partition_exact(W, b, c, sigma, visible, hidden, n_copies=1, chunk=2**16
         else:                                              # Gaussian integral over v
             neg_f += (a * (b / s) + 0.5 * a * a).sum(1)
         parts.append(_logsumexp(neg_f))
+        if progress is not None:
+            progress(idx[-1] + 1, n_states)
     log_z = float(_logsumexp(np.array(parts)))
     if visible == VISIBLE_GAUSSIAN:
         log_z += float(np.sum(np.log(np.sqrt(2 * np.pi) * s)))

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import sbn, streams
 from ._estimator import EstimatorMixin
+from ._progress import Progress, ProgressCallback, check_progress
 from ._validation import (check_data, check_int, check_param_array, check_positive_int,
                           not_fitted_error, resolve_dtype, seed_from)
 from .rbm import RBM, STRUCTURAL_PARAMS, changed_structure
@@ -362,8 +363,8 @@ class DBN(EstimatorMixin):
                 rbm, H, self._seed, streams.PURPOSE_DBN + _STREAM_SAMPLE + l, step)
         return H
 
-    def sample(self, n_samples: int = 1, n_gibbs: int = 1000, *,
-               return_mean: bool = False) -> np.ndarray:
+    def sample(self, n_samples: int = 1, n_gibbs: int = 1000, *, return_mean: bool = False,
+               progress: Optional[ProgressCallback] = None) -> np.ndarray:
         """Generate data: Gibbs sampling in the top RBM, then one top-down pass.
 
         Parameters
@@ -373,6 +374,8 @@ class DBN(EstimatorMixin):
             Gibbs steps in the top-level RBM (chains start at random states).
         return_mean : bool, default=False
             Return the bottom layer's means (smoother images) instead of a sample.
+        progress : callable(done, total) or None
+            Called after each Gibbs step; with ``verbose`` the steps are also shown.
 
         Returns
         -------
@@ -383,10 +386,13 @@ class DBN(EstimatorMixin):
         n_gibbs = check_positive_int(n_gibbs, "n_gibbs")
         if not isinstance(return_mean, (bool, np.bool_)):
             raise TypeError(f"return_mean must be a bool; got {return_mean!r}")
+        check_progress(progress)
         top = self.rbms_[-1]
-        if len(self.rbms_) == 1:
-            return top.sample(n_samples, n_gibbs, return_mean=bool(return_mean))
-        V = top.sample(n_samples, n_gibbs, return_mean=top._is_gaussian)
+        with Progress("DBN.sample", "Gibbs steps", self.verbose, progress) as report:
+            if len(self.rbms_) == 1:
+                return top.sample(n_samples, n_gibbs, return_mean=bool(return_mean),
+                                  progress=report)
+            V = top.sample(n_samples, n_gibbs, return_mean=top._is_gaussian, progress=report)
         step = self._n_sample_calls % 2**32
         self._n_sample_calls += 1
         return self._down(V, len(self.rbms_) - 2, step, not return_mean)
@@ -398,7 +404,8 @@ class DBN(EstimatorMixin):
 
     # ------------------------------------------------------------ the variational bound
     def log_likelihood_bound(self, X, *, n_samples: int = 100, exact: Optional[bool] = None,
-                             log_z=None, ais_runs: int = 100, random_state=None) -> np.ndarray:
+                             log_z=None, ais_runs: int = 100, random_state=None,
+                             progress: Optional[ProgressCallback] = None) -> np.ndarray:
         """Variational lower bound on log p(x) of each row (Hinton et al. 2006).
 
         With the factorial up-pass posterior ``Q(h1 | v) Q(h2 | h1) ...`` over the hidden
@@ -428,11 +435,17 @@ class DBN(EstimatorMixin):
         random_state : None, int, RandomState or Generator
             Seed of the Monte Carlo draws (and AIS); None uses the DBN's seed and a
             call counter.
+        progress : callable(done, total) or None
+            Called first for the top RBM's log Z (AIS's intermediate distributions, or
+            the enumerated states), then again from 0 for the bound itself (up-pass
+            samples, or blocks of rows when exact). With ``verbose`` both stages are
+            shown (a bar, or a line every 10 % with the time left).
 
         Returns
         -------
         ndarray (n_samples,) float64
         """
+        check_progress(progress)
         self._check_fitted()
         rbms = self.rbms_
         directed, top = rbms[:-1], rbms[-1]
@@ -455,14 +468,16 @@ class DBN(EstimatorMixin):
             raise ValueError(f"exact=True would enumerate 2**{sum(sizes)} hidden states, more "
                              f"than MAX_EXACT_PATHS = {MAX_EXACT_PATHS}")
         lz = self._top_log_z(log_z, ais_runs, random_state, lambda: (
-            V if not directed else self._up(V, len(directed) - 1)))
+            V if not directed else self._up(V, len(directed) - 1)), progress)
         if not directed:
             return -top.free_energy(V) - lz
-        if exact:
-            return self._bound_exact(V, sizes, lz)
-        return self._bound_sampled(V, n_samples, lz, random_state)
+        with Progress("DBN bound", "row blocks" if exact else "up-pass samples",
+                      self.verbose, progress) as report:
+            if exact:
+                return self._bound_exact(V, sizes, lz, report)
+            return self._bound_sampled(V, n_samples, lz, random_state, report)
 
-    def _top_log_z(self, log_z, ais_runs, random_state, top_data) -> float:
+    def _top_log_z(self, log_z, ais_runs, random_state, top_data, progress=None) -> float:
         """log Z of the top RBM; ``top_data()`` gives AIS its data-based base model."""
         from . import evaluation
 
@@ -475,13 +490,15 @@ class DBN(EstimatorMixin):
         top = self.rbms_[-1]
         if log_z in (None, "exact"):
             try:
-                return evaluation.log_partition_exact(top)
+                return evaluation.log_partition_exact(top, verbose=self.verbose,
+                                                      progress=progress)
             except ValueError:
                 if log_z == "exact":
                     raise
         ais_runs = check_positive_int(ais_runs, "ais_runs")
         rs = self._seed if random_state is None else random_state
-        return float(evaluation.ais(top, n_runs=ais_runs, data=top_data(), random_state=rs).log_z)
+        return float(evaluation.ais(top, n_runs=ais_runs, data=top_data(), random_state=rs,
+                                    verbose=self.verbose, progress=progress).log_z)
 
     def _path_terms(self, V, states, lz):
         """(integrand, log Q) per row for up-pass states ``states`` (one per directed layer).
@@ -503,7 +520,7 @@ class DBN(EstimatorMixin):
             below = h
         return f - rbms[-1].free_energy(below) - lz, log_q
 
-    def _bound_exact(self, V, sizes, lz) -> np.ndarray:
+    def _bound_exact(self, V, sizes, lz, report) -> np.ndarray:
         n_paths = 2 ** sum(sizes)
         idx = np.arange(n_paths, dtype=np.int64)
         offsets = np.cumsum([0] + sizes)
@@ -518,9 +535,10 @@ class DBN(EstimatorMixin):
                                         [np.tile(s, (m, 1)) for s in path_states], lz)
             q = np.exp(log_q.reshape(m, n_paths))
             out[start:start + m] = (q * f.reshape(m, n_paths)).sum(1) / q.sum(1)
+            report(start // rows + 1, -(-V.shape[0] // rows))
         return out
 
-    def _bound_sampled(self, V, n_samples, lz, random_state) -> np.ndarray:
+    def _bound_sampled(self, V, n_samples, lz, random_state, report) -> np.ndarray:
         if random_state is None:    # a fresh seed per call, derived from the DBN's
             seed = _layer_seed(self._seed, 2**32 + self._n_sample_calls)
             self._n_sample_calls += 1
@@ -534,6 +552,7 @@ class DBN(EstimatorMixin):
                 below = sbn.sample_hidden(rbm, below, seed, stream, s).astype(np.float64)
                 states.append(below)
             total += self._path_terms(V, states, lz)[0]
+            report(s + 1, n_samples)
         return total / n_samples
 
     # ------------------------------------------------------------ export

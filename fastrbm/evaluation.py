@@ -22,6 +22,7 @@ import numpy as np
 from typing import NamedTuple
 
 from . import _maths, ops, streams
+from ._progress import Progress, ProgressCallback, check_progress
 from ._validation import check_positive_int, data_checked, seed_from
 from .units import (HIDDEN_NRELU, VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN, hidden_code,
                     visible_code)
@@ -61,7 +62,8 @@ def _check_rows(rbm, X, name="X"):
 
 
 # ----------------------------------------------------------------- exact
-def log_partition_exact(rbm) -> float:
+def log_partition_exact(rbm, *, verbose: Union[bool, int] = False,
+                        progress: Optional[ProgressCallback] = None) -> float:
     """log Z of a small model by exact enumeration, in float64.
 
     Enumerates the smaller side: the 2^n_visible visible states (Bernoulli visible
@@ -73,6 +75,10 @@ def log_partition_exact(rbm) -> float:
     Parameters
     ----------
     rbm : fitted RBM
+    verbose : bool or int, default=False
+        Show progress over the states (see :func:`ais`).
+    progress : callable(done, total) or None
+        Called after each block of states with the states done and their number.
 
     Returns
     -------
@@ -84,9 +90,11 @@ def log_partition_exact(rbm) -> float:
         When more than ``MAX_EXACT_STATES`` (2^25) states would be enumerated, or for
         Gaussian visible with NReLU hidden units, which have no exact form.
     """
+    check_progress(progress)
     hyper, W, b, c, s = _model(rbm)
-    return _maths.log_partition_exact(W, b, c, s, hyper.visible, hyper.hidden,
-                                         hyper.n_copies)
+    with Progress("exact log Z", "states", verbose, progress) as report:
+        return _maths.log_partition_exact(W, b, c, s, hyper.visible, hyper.hidden,
+                                          hyper.n_copies, progress=report)
 
 
 def log_likelihood_exact(rbm, X) -> np.ndarray:
@@ -192,7 +200,8 @@ def _check_betas(betas) -> np.ndarray:
 
 def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
         random_state=None, n_threads: Optional[int] = None, verbose: Union[bool, int] = False,
-        backend: Optional[str] = None) -> AISResult:
+        backend: Optional[str] = None,
+        progress: Optional[ProgressCallback] = None) -> AISResult:
     """Estimate log Z by annealed importance sampling (Salakhutdinov & Murray 2008).
 
     The intermediate models interpolate the parameters from a base model with zero
@@ -224,22 +233,27 @@ def ais(rbm, n_runs: int = 100, betas=None, base: str = "data", data=None,
     n_threads : int or None
         Threads for the elementwise passes and BLAS; None uses the model's setting.
     verbose : bool or int, default=False
-        Print progress (transitions done, seconds) to stdout.
+        Show progress (a bar on stderr when tqdm is installed and stderr is a terminal,
+        else a line on stdout every 10 %, with the time left) and the result.
     backend : {'cython', 'numpy'} or None
         None: the model's backend. 'numpy' runs the NumPy twin (slow).
+    progress : callable(done, total) or None
+        Called between segments of the work (about every 20 ms) with the intermediate
+        distributions done and their number, whether or not ``verbose``.
 
     Returns
     -------
     AISResult
     """
+    check_progress(progress)
     setup = _annealing(rbm, n_runs, betas, base, data, random_state, n_threads, backend)
-    progress = _Progress(verbose)
     t0 = time.perf_counter()
-    log_w, log_z_base = ops.ais(*setup.model, **setup.units, betas=setup.betas,
-                                base_b=setup.base_b, base_sigma=setup.base_sigma,
-                                n_runs=setup.n_runs, seed=setup.seed,
-                                n_threads=setup.n_threads, progress=progress,
-                                backend=setup.backend)
+    with Progress("AIS", "intermediate distributions", verbose, progress) as report:
+        log_w, log_z_base = ops.ais(*setup.model, **setup.units, betas=setup.betas,
+                                    base_b=setup.base_b, base_sigma=setup.base_sigma,
+                                    n_runs=setup.n_runs, seed=setup.seed,
+                                    n_threads=setup.n_threads, progress=report,
+                                    backend=setup.backend)
     betas, base_name = setup.betas, setup.base_name
     result = AISResult.from_weights(log_w, log_z_base, betas.size - 1, base_name,
                                     time.perf_counter() - t0)
@@ -290,23 +304,6 @@ def _annealing(rbm, n_runs, betas, base, data, random_state, n_threads, backend)
                           RuntimeWarning, stacklevel=3)
     return _Annealing((W, b, c, s), rbm.model_arrays().units, betas, base_b, base_s,
                       base_name, n_runs, seed, n_threads, backend)
-
-
-class _Progress:
-    """progress(k, K) callback printing a line every 10 % when verbose."""
-
-    def __init__(self, verbose, label="AIS"):
-        self.verbose = bool(verbose)
-        self.label = label
-        self.t0 = time.perf_counter()
-        self.next = 0.1
-
-    def __call__(self, k, K):
-        if self.verbose and (k / K >= self.next or k == K):
-            while self.next <= k / K:
-                self.next += 0.1
-            print(f"[{self.label}] {k:6d}/{K} intermediate distributions  "
-                  f"{time.perf_counter() - self.t0:.1f} s", file=sys.stdout, flush=True)
 
 
 # ----------------------------------------------------------------- likelihoods
@@ -499,8 +496,8 @@ class ReverseAISResult:
 
 def reverse_ais(rbm, X, n_runs: int = 10, betas=None, base: str = "data", data=None,
                 random_state=None, n_threads: Optional[int] = None,
-                verbose: Union[bool, int] = False,
-                backend: Optional[str] = None) -> ReverseAISResult:
+                verbose: Union[bool, int] = False, backend: Optional[str] = None,
+                progress: Optional[ProgressCallback] = None) -> ReverseAISResult:
     """Conservative estimates of log p(x) per row by reverse annealing (RAISE).
 
     Burda, Grosse & Salakhutdinov (AISTATS 2015): each of ``n_runs`` chains per row
@@ -532,27 +529,30 @@ def reverse_ais(rbm, X, n_runs: int = 10, betas=None, base: str = "data", data=N
     n_threads : int or None
         None: the model's setting.
     verbose : bool or int, default=False
-        Print progress and the result to stdout.
+        Show progress and the result, as :func:`ais`.
     backend : {'cython', 'numpy'} or None
         None: the model's backend.
+    progress : callable(done, total) or None
+        As :func:`ais`.
 
     Returns
     -------
     ReverseAISResult
     """
+    check_progress(progress)
     X = _check_rows(rbm, X)
     if data is None:
         data = X
     with data_checked():
         setup = _annealing(rbm, n_runs, betas, base, data, random_state, n_threads, backend)
         fe = rbm.free_energy(X)
-    progress = _Progress(verbose, "RAISE")
     t0 = time.perf_counter()
-    S, log_z_base = ops.reverse_ais(*setup.model, X=X, **setup.units, betas=setup.betas,
-                                    base_b=setup.base_b, base_sigma=setup.base_sigma,
-                                    n_runs=setup.n_runs, seed=setup.seed,
-                                    n_threads=setup.n_threads, progress=progress,
-                                    backend=setup.backend)
+    with Progress("RAISE", "intermediate distributions", verbose, progress) as report:
+        S, log_z_base = ops.reverse_ais(*setup.model, X=X, **setup.units, betas=setup.betas,
+                                        base_b=setup.base_b, base_sigma=setup.base_sigma,
+                                        n_runs=setup.n_runs, seed=setup.seed,
+                                        n_threads=setup.n_threads, progress=report,
+                                        backend=setup.backend)
     # the chain's log weight: -F(x) at the top, the base model's log Z at the bottom
     log_w = (-fe - log_z_base)[:, None] + S
     base_name = setup.base_name if not (setup.base_name == "data" and data is X) else "rows"
@@ -616,7 +616,8 @@ class Sandwich:
 def sandwich(rbm, X, n_runs: int = 100, n_runs_raise: int = 10, betas=None,
              base: str = "data", data=None, random_state=None,
              n_threads: Optional[int] = None, verbose: Union[bool, int] = False,
-             backend: Optional[str] = None) -> Sandwich:
+             backend: Optional[str] = None,
+             progress: Optional[ProgressCallback] = None) -> Sandwich:
     """AIS's and RAISE's log-likelihood of the rows of ``X`` on the same path.
 
     Parameters
@@ -630,6 +631,8 @@ def sandwich(rbm, X, n_runs: int = 100, n_runs_raise: int = 10, betas=None,
     betas, base, data, random_state, n_threads, verbose, backend
         As :func:`ais` and :func:`reverse_ais` (both use the same base model: that of
         ``data``, or of ``X`` when it is None).
+    progress : callable(done, total) or None
+        Called for AIS's transitions, then again from 0 for RAISE's.
 
     Returns
     -------
@@ -642,10 +645,10 @@ def sandwich(rbm, X, n_runs: int = 100, n_runs_raise: int = 10, betas=None,
     with data_checked():
         upper = log_likelihood(rbm, X, n_runs=n_runs, betas=betas, base=base, data=data,
                                random_state=seed, n_threads=n_threads, verbose=verbose,
-                               backend=backend)
+                               backend=backend, progress=progress)
         lower = reverse_ais(rbm, X, n_runs=n_runs_raise, betas=betas, base=base, data=data,
                             random_state=seed, n_threads=n_threads, verbose=verbose,
-                            backend=backend).log_likelihood()
+                            backend=backend, progress=progress).log_likelihood()
     return Sandwich(upper, lower)
 
 

@@ -236,7 +236,8 @@ def gibbs(V: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
           sigma: Optional[np.ndarray] = None, *, visible: str = "bernoulli",
           hidden: str = "bernoulli", n_copies: int = 1, n_steps: int = 1, seed: int,
           step: int = 0, purpose: int = streams.PURPOSE_GIBBS, sample_last: bool = True,
-          n_threads: Optional[int] = None, backend: str = "cython") -> np.ndarray:
+          n_threads: Optional[int] = None, backend: str = "cython",
+          progress: Optional[Callable[[int, int], None]] = None) -> np.ndarray:
     """``n_steps`` of v -> h -> v Gibbs sampling from the rows ``V``.
 
     Step t (1-based) draws h from stream ``streams.hidden(t, purpose)`` and v from
@@ -258,6 +259,8 @@ def gibbs(V: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
         False: the last visible state is its mean (smoother pictures).
     n_threads : int or None
     backend : {'cython', 'numpy'}
+    progress : callable(t, n_steps) or None
+        Called after each step (Ctrl-C is also seen between steps).
 
     Returns
     -------
@@ -266,7 +269,7 @@ def gibbs(V: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
     """
     return _run(backend, "gibbs", n_threads, V, W, b, c, sigma, visible_code(visible),
                 hidden_code(hidden), n_copies, n_steps, seed, step, purpose, sample_last,
-                _THREADS)
+                _THREADS, progress)
 
 
 def free_energy(V: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,

@@ -24,6 +24,7 @@ from .schedules import LEARNING_RATE, MOMENTUM, Schedule, ScheduleSpec
 from .schedules import resolve as resolve_schedule
 from ._estimator import EstimatorMixin, available_if
 from ._blas_runtime import resolve_n_threads
+from ._progress import Progress, ProgressCallback, check_progress
 from ._validation import (BLAS_INT_MAX, check_data, check_float, check_int, check_param_array,
                           check_positive_int, data_checked, not_fitted_error, resolve_dtype,
                           seed_from)
@@ -1015,7 +1016,8 @@ class RBM(EstimatorMixin):
                          step=step, n_threads=n_threads, backend=backend)
 
     def sample(self, n_samples: Optional[int] = None, n_steps: int = 1000, *,
-               init: str = "random", X=None, return_mean: bool = False) -> np.ndarray:
+               init: str = "random", X=None, return_mean: bool = False,
+               progress: Optional[ProgressCallback] = None) -> np.ndarray:
         """Draw visible vectors by ``n_steps`` of Gibbs sampling (v -> h -> v).
 
         Parameters
@@ -1033,6 +1035,9 @@ class RBM(EstimatorMixin):
         return_mean : bool
             Return the visible means of the last step instead of a sample (smoother
             pictures).
+        progress : callable(done, total) or None
+            Called after each Gibbs step; with ``verbose`` the steps are also shown (a
+            bar, or a line every 10 % with the time left).
 
         Returns
         -------
@@ -1052,6 +1057,7 @@ class RBM(EstimatorMixin):
         n_steps = check_positive_int(n_steps, "n_steps")
         if not isinstance(return_mean, (bool, np.bool_)):
             raise TypeError(f"return_mean must be a bool; got {return_mean!r}")
+        check_progress(progress)
         starts = None
         if init == "data":
             starts = self._check_X(X, "X")
@@ -1078,9 +1084,11 @@ class RBM(EstimatorMixin):
             v0 = b + s * ops.normals(shape, dt, seed=self._seed, stream=streams.PURPOSE_GIBBS,
                                      step=step, backend=backend)
             v0 = v0.astype(dt)
-        return ops.gibbs(v0, W, b, c, s, **self._units(hyper), n_steps=n_steps, seed=self._seed,
-                         step=step, sample_last=not return_mean, n_threads=n_threads,
-                         backend=backend)
+        with Progress(f"{type(self).__name__}.sample", "Gibbs steps", self.verbose,
+                      progress) as report:
+            return ops.gibbs(v0, W, b, c, s, **self._units(hyper), n_steps=n_steps,
+                             seed=self._seed, step=step, sample_last=not return_mean,
+                             n_threads=n_threads, backend=backend, progress=report)
 
     def _stationary_chains(self, hyper) -> np.ndarray:
         """The persistent chains of training at the model's own temperature."""

@@ -200,11 +200,12 @@ def make_workspace(hyper, n_visible, n_hidden, dtype):
 
 # ------------------------------------------------------------------ Gibbs / CD
 def gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step,
-          purpose=streams.PURPOSE_GIBBS, sample_last=True, n_threads=None):
+          purpose=streams.PURPOSE_GIBBS, sample_last=True, n_threads=None, progress=None):
     """Run ``n_steps`` of v -> h -> v from ``V``; returns the final visible state.
 
     Step ``t`` (1-based) samples h then v with the streams of :mod:`fastrbm.streams`.
-    With ``sample_last=False`` the last visible is its mean.
+    With ``sample_last=False`` the last visible is its mean. ``progress(t, n_steps)``
+    after each step.
     """
     v = V
     for t in range(1, n_steps + 1):
@@ -215,6 +216,8 @@ def gibbs(V, W, b, c, sigma, visible, hidden, n_copies, n_steps, seed, step,
             v = visible_mean(y, visible)
         else:
             v = visible_sample(y, visible, sigma, seed, streams.visible(t, purpose), step)
+        if progress is not None:
+            progress(t, n_steps)
     return v
 
 
