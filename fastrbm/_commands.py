@@ -3,7 +3,7 @@
 Each takes the parsed arguments and returns an exit status; :mod:`fastrbm.cli` builds
 the parser and turns the ``ValueError`` / ``OSError`` / ``ImportError`` these raise into
 one-line messages. Only the public API is used (estimators, ``io``, ``datasets``,
-``evaluation``, ``plot``).
+``evaluation``, ``plot``, ``progress``).
 """
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ import math
 import os
 import sys
 import time
+from typing import Optional
+
 import numpy as np
+
+from .progress import Progress, is_terminal, tqdm_class
 
 #: RBM parameters that the CLI names differently, or sets through options of its own.
 RENAMED = {"n_iter": "epochs", "random_state": "seed"}
@@ -66,7 +70,7 @@ def fit(args: argparse.Namespace) -> int:
                          checkpoint_path=args.checkpoint_path or args.out)
     elif args.checkpoint_every:
         raise ValueError("--checkpoint-every is for an RBM: a DBN trains its layers afresh")
-    progress = Progress(X, enabled=show_progress(args))
+    progress = EpochProgress(X, enabled=show_progress(args))
     t0 = time.perf_counter()
     if isinstance(model, DBN):
         model.fit(X)
@@ -89,30 +93,55 @@ def show_progress(args: argparse.Namespace) -> bool:
     return args.progress if args.progress is not None else sys.stderr.isatty()
 
 
-class Progress:
-    """The ``fit`` callback that writes one line per epoch to stderr when enabled.
+class EpochProgress:
+    """The ``fit`` callback: when enabled, a bar over the epochs on stderr (tqdm on a
+    terminal) or one line per epoch there, with the reconstruction error (and the
+    validation metric when there is one).
 
     The reconstruction error is measured on the first :data:`PROGRESS_ROWS` rows; it
     draws no random numbers, so the model trained is the same with or without it.
     """
 
-    def __init__(self, X: np.ndarray, enabled: bool):
+    def __init__(self, X: np.ndarray, enabled: bool, bar: Optional[bool] = None):
         self.X = X[:PROGRESS_ROWS]
         self.enabled = enabled
+        tqdm = tqdm_class()
+        wanted = bar if bar is not None else is_terminal(sys.stderr)
+        self._tqdm = tqdm if enabled and wanted else None
+        self._bar = None
 
     def __call__(self, model, info: dict) -> None:
         if not self.enabled:
             return None
-        line = (f"epoch {info['epoch']:4d}/{model.n_iter}  reconstruction error "
-                f"{model.reconstruction_error(self.X):.5f}")
+        figures = f"reconstruction error {model.reconstruction_error(self.X):.5f}"
         if info.get("validation_score") is not None:
-            line += f"  validation {model.validation_metric} {info['validation_score']:.5f}"
-        self.done(f"{line}  {info['seconds']:.2f} s")
+            figures += f"  validation {model.validation_metric} {info['validation_score']:.5f}"
+        if self._tqdm is not None:
+            if self._bar is None:
+                self._bar = self._tqdm(total=model.n_iter, desc="fit", unit=" epochs",
+                                       initial=info["epoch"] - 1, file=sys.stderr)
+            self._bar.set_postfix_str(figures, refresh=False)
+            self._bar.update(info["epoch"] - self._bar.n)
+            return None
+        self.done(f"epoch {info['epoch']:4d}/{model.n_iter}  {figures}  "
+                  f"{info['seconds']:.2f} s")
         return None
 
     def done(self, line: str) -> None:
+        """Close the bar, then write ``line`` to stderr (when enabled)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
         if self.enabled:
             print(line, file=sys.stderr, flush=True)
+
+
+def long_work(args: argparse.Namespace, label: str, unit: str):
+    """The ``progress`` argument of a long call: a bar or lines on stderr when
+    progress is shown (``--progress``, or stderr a terminal), else None."""
+    if not show_progress(args):
+        return None
+    return Progress(label, unit, verbose=True, file=sys.stderr)
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -126,7 +155,8 @@ def evaluate(args: argparse.Namespace) -> int:
     results = {"rows": int(X.shape[0])}
     if isinstance(model, DBN):
         results["log_likelihood_bound"] = float(np.mean(model.log_likelihood_bound(
-            X, ais_runs=args.ais_runs, random_state=args.seed)))
+            X, ais_runs=args.ais_runs, random_state=args.seed,
+            progress=long_work(args, "DBN bound", "steps"))))
         results["reconstruction_error"] = float(np.mean((reconstruct(model, X) - X) ** 2))
     else:
         results.update(_rbm_figures(model, X, args, ev))
@@ -144,13 +174,15 @@ def _rbm_figures(model, X: np.ndarray, args: argparse.Namespace, ev) -> dict:
     """Log-likelihood (exact when it can be enumerated, else AIS), PL, error, gap."""
     out = {}
     try:
-        ll = ev.log_likelihood(model, X, log_z="exact") if args.log_z != "ais" else None
+        ll = ev.log_likelihood(model, X, log_z="exact", progress=long_work(
+            args, "exact log Z", "states")) if args.log_z != "ais" else None
     except ValueError:          # too many states to enumerate
         if args.log_z == "exact":
             raise
         ll = None
     if ll is None:
-        ll = ev.log_likelihood(model, X, n_runs=args.ais_runs, random_state=args.seed)
+        ll = ev.log_likelihood(model, X, n_runs=args.ais_runs, random_state=args.seed,
+                               progress=long_work(args, "AIS", "intermediate distributions"))
         out["log_likelihood_low"], out["log_likelihood_high"] = ll.mean_low, ll.mean_high
     out["log_likelihood"], out["log_z"], out["log_z_method"] = ll.mean, ll.log_z, ll.method
     if model.visible == "bernoulli":
@@ -177,17 +209,19 @@ def sample(args: argparse.Namespace) -> int:
 
     out = _checked_out(args.out, (".npy", ".png", ".svg", ".pdf"))
     model = io.load(args.model)
+    steps = long_work(args, "sample", "Gibbs steps")
     if isinstance(model, DBN):
         if args.init != "random":
             raise ValueError("--init data is for an RBM; a DBN's chains start at random")
-        S = model.sample(args.n, n_gibbs=args.steps)
+        S = model.sample(args.n, n_gibbs=args.steps, progress=steps)
     elif args.init == "data":
         if args.data is None:
             raise ValueError("--init data needs --data FILE (the rows the chains start at)")
         S = model.sample(args.n, n_steps=args.steps, init="data",
-                         X=read_data(args.data, args), return_mean=args.mean)
+                         X=read_data(args.data, args), return_mean=args.mean,
+                         progress=steps)
     else:
-        S = model.sample(args.n, n_steps=args.steps, return_mean=args.mean)
+        S = model.sample(args.n, n_steps=args.steps, return_mean=args.mean, progress=steps)
     if out.endswith(".npy"):
         np.save(out, S)
         return 0

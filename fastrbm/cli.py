@@ -239,7 +239,8 @@ def _add_fit(sub) -> None:
                    help="continue the training saved in this checkpoint up to --epochs "
                         "(bitwise the uninterrupted run when given the same data)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="a line per epoch on stderr (default: when stderr is a terminal)")
+                   help="a bar over the epochs on stderr, or a line per epoch when stderr is not a "
+                        "terminal (default: when stderr is a terminal)")
     _add_data_options(p)
     params = RBM().get_params()
     group = p.add_argument_group("estimator parameters (as in fastrbm.RBM; default: RBM's)")
@@ -267,6 +268,9 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--seed", type=_int_type(0, 2**64 - 1), default=0,
                    help="seed of AIS (default 0)")
     p.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress of long work (log Z, sampling) on stderr: a bar on a "
+                        "terminal, else a line every 10 %% (default: when stderr is a terminal)")
     _add_data_options(p)
 
 
@@ -300,6 +304,9 @@ def _add_sample(sub) -> None:
     p.add_argument("--image-shape", default=None, metavar="HxW",
                    help="for a picture (default: a square)")
     p.add_argument("--out", required=True, help=".npy, .png, .svg or .pdf")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress of long work (log Z, sampling) on stderr: a bar on a "
+                        "terminal, else a line every 10 %% (default: when stderr is a terminal)")
     _add_data_options(p)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import sbn, streams
 from ._estimator import EstimatorMixin
-from ._progress import Progress, ProgressCallback, check_progress
+from .progress import Progress, ProgressCallback, check_progress
 from ._validation import (check_data, check_int, check_param_array, check_positive_int,
                           not_fitted_error, resolve_dtype, seed_from)
 from .rbm import RBM, STRUCTURAL_PARAMS, changed_structure

@@ -22,7 +22,7 @@ import numpy as np
 from typing import NamedTuple
 
 from . import _maths, ops, streams
-from ._progress import Progress, ProgressCallback, check_progress
+from .progress import Progress, ProgressCallback, check_progress
 from ._validation import check_positive_int, data_checked, seed_from
 from .units import (HIDDEN_NRELU, VISIBLE_BERNOULLI, VISIBLE_GAUSSIAN, hidden_code,
                     visible_code)
@@ -350,7 +350,8 @@ def log_likelihood(rbm, X, log_z=None, method: Optional[str] = None,
     log_z : None, 'ais', 'exact', float or AISResult
         None or 'ais': estimate log Z with :func:`ais` (``ais_options`` are passed on;
         the base model defaults to the marginals of ``X`` unless ``data`` is given).
-        'exact': :func:`log_partition_exact`. A float or an AISResult is used as is.
+        'exact': :func:`log_partition_exact` (of ``ais_options`` only ``verbose`` and
+        ``progress`` apply). A float or an AISResult is used as is.
     method : None or 'raise'
         'raise': no log Z; each row's log p(x) by :func:`reverse_ais` (``log_z`` must be
         None; ``ais_options`` are its keyword arguments), a conservative estimate.
@@ -392,7 +393,8 @@ def log_likelihood(rbm, X, log_z=None, method: Optional[str] = None,
         if log_z != "exact":
             raise ValueError(f"log_z must be None, 'ais', 'exact', a float or an AISResult; "
                              f"got {log_z!r}")
-        lz = log_partition_exact(rbm)
+        lz = log_partition_exact(rbm, verbose=ais_options.get("verbose", False),
+                                 progress=ais_options.get("progress"))
         per_row = -fe - lz
         return LogLikelihood(float(per_row.mean()), per_row, lz, "exact",
                              float(per_row.mean()), float(per_row.mean()))

@@ -24,7 +24,7 @@ from .schedules import LEARNING_RATE, MOMENTUM, Schedule, ScheduleSpec
 from .schedules import resolve as resolve_schedule
 from ._estimator import EstimatorMixin, available_if
 from ._blas_runtime import resolve_n_threads
-from ._progress import Progress, ProgressCallback, check_progress
+from .progress import Progress, ProgressCallback, check_progress
 from ._validation import (BLAS_INT_MAX, check_data, check_float, check_int, check_param_array,
                           check_positive_int, data_checked, not_fitted_error, resolve_dtype,
                           seed_from)

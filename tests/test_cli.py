@@ -168,3 +168,42 @@ def test_bad_file_is_one_line_error_status_1(tmp_path):
     proc = _cli("fit", "bad.npy", "--out", "m.npz", cwd=tmp_path)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1
     assert "bad.npy: not a readable .npy file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_progress_goes_to_stderr_and_keeps_stdout_clean(tmp_path):
+    X = fastrbm.datasets.load_digits()[:300]
+    np.save(tmp_path / "d.npy", X)
+    fit = _cli("fit", "d.npy", "--out", "m.npz", "--n-components", 20, "--epochs", 3,
+               "--seed", 0, "--progress", cwd=tmp_path)
+    assert fit.returncode == 0 and fit.stdout == ""
+    epochs = [line for line in fit.stderr.splitlines() if line.startswith("epoch")]
+    assert len(epochs) == 3 and "reconstruction error" in epochs[0]
+    # AIS's progress is on stderr (a line at each tenth its segments cross, the last at
+    # the end); stdout stays one JSON object
+    ev = _cli("evaluate", "m.npz", "d.npy", "--json", "--log-z", "ais", "--ais-runs", 4,
+              "--progress", cwd=tmp_path)
+    assert ev.returncode == 0, ev.stderr
+    import json
+    assert json.loads(ev.stdout)["log_z_method"] == "ais"
+    lines = [line for line in ev.stderr.splitlines() if line.startswith("[AIS]")]
+    assert len(lines) >= 2 and "left" in lines[0]
+    assert "14500/14500" in lines[-1] and "left" not in lines[-1]
+    quiet = _cli("evaluate", "m.npz", "d.npy", "--json", "--log-z", "ais", "--ais-runs", 4,
+                 "--no-progress", cwd=tmp_path)
+    assert quiet.stderr == "" and json.loads(quiet.stdout) == json.loads(ev.stdout)
+    smp = _cli("sample", "m.npz", "-n", 3, "--steps", 30, "--out", "s.npy", "--progress",
+               cwd=tmp_path)
+    assert smp.returncode == 0 and "[sample]     30/30 Gibbs steps" in smp.stderr
+
+
+def test_epoch_bar_with_tqdm(tmp_path, capsys):
+    pytest.importorskip("tqdm")
+    from fastrbm._commands import EpochProgress
+
+    X = fastrbm.datasets.load_digits()[:100]
+    seen = EpochProgress(X, enabled=True, bar=True)
+    model = fastrbm.RBM(n_components=5, n_iter=4, random_state=0).fit(X, callback=seen)
+    seen.done("finished")
+    err = capsys.readouterr().err
+    assert "4/4" in err and "reconstruction error" in err and err.endswith("finished\n")
+    assert model.n_iter_ == 4

@@ -50,8 +50,8 @@ def format_seconds(seconds: Optional[float]) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def _tqdm_class():
-    """tqdm's bar class, or None when tqdm is not installed."""
+def tqdm_class():
+    """tqdm's bar class (``tqdm.auto.tqdm``), or None when tqdm is not installed."""
     try:
         from tqdm.auto import tqdm
     except ImportError:
@@ -75,14 +75,19 @@ class Progress:
     bar : bool or None
         Force a bar (True) or plain lines (False); None: a bar when tqdm is installed
         and stderr is a terminal.
+    file : text stream or None
+        Where plain lines go (None: ``sys.stdout``; the command line uses stderr so
+        that its results on stdout stay clean). A bar always goes to stderr.
 
     Use as a context manager, or call :meth:`close` when done; an instance is itself
     a ``callback(done, total)`` for the layers below.
     """
 
     def __init__(self, label: str, unit: str, verbose=False,
-                 callback: Optional[ProgressCallback] = None, bar: Optional[bool] = None):
+                 callback: Optional[ProgressCallback] = None, bar: Optional[bool] = None,
+                 file=None):
         self.label = label
+        self.file = file            # None: sys.stdout at the time of each line
         self.unit = unit
         self.verbose = bool(verbose)
         self.callback = check_progress(callback)
@@ -91,8 +96,8 @@ class Progress:
         self._bar = None
         self._use_bar = False
         if self.verbose:
-            tqdm = _tqdm_class()
-            wanted = bar if bar is not None else (tqdm is not None and _is_terminal(sys.stderr))
+            tqdm = tqdm_class()
+            wanted = bar if bar is not None else (tqdm is not None and is_terminal(sys.stderr))
             self._use_bar = bool(wanted) and tqdm is not None
             self._tqdm = tqdm
 
@@ -115,7 +120,7 @@ class Progress:
             left = "" if done >= total else \
                 f", about {format_seconds(seconds_left(elapsed, done, total))} left"
             print(f"[{self.label}] {done:6d}/{total} {self.unit}  "
-                  f"{format_seconds(elapsed)}{left}", file=sys.stdout, flush=True)
+                  f"{format_seconds(elapsed)}{left}", file=self.file or sys.stdout, flush=True)
 
     def close(self) -> None:
         """Close the bar, if one is shown."""
@@ -130,22 +135,9 @@ class Progress:
         self.close()
 
 
-def _is_terminal(stream) -> bool:
+def is_terminal(stream) -> bool:
+    """Whether ``stream`` is an open terminal (False for files, pipes, replaced streams)."""
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):     # replaced or closed streams
         return False
-
-
-def stepper(progress: Optional[ProgressCallback], total: int) -> Callable[[int], None]:
-    """``advance(n)``: adds ``n`` to a running count and reports it to ``progress``
-    (a no-op when ``progress`` is None), for loops that count their own work."""
-    if progress is None:
-        return lambda n: None
-    state = [0]
-
-    def advance(n: int) -> None:
-        state[0] += n
-        progress(min(state[0], total), total)
-
-    return advance
