@@ -207,3 +207,116 @@ def test_epoch_bar_with_tqdm(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "4/4" in err and "reconstruction error" in err and err.endswith("finished\n")
     assert model.n_iter_ == 4
+
+
+def _idx_file(path, images):
+    """An IDX file of unsigned bytes as MNIST ships them (big-endian dimensions)."""
+    import struct
+
+    header = struct.pack(">BBBB", 0, 0, 0x08, images.ndim)
+    header += struct.pack(f">{images.ndim}I", *images.shape)
+    path.write_bytes(header + images.astype(np.uint8).tobytes())
+
+
+def test_every_reader_gives_the_same_model_through_fit(tmp_path):
+    """The same 8-bit images as .npy, .npz (named), .csv and IDX read with --scale 255,
+    and as a folder of PNGs (read into [0, 1] already), train bitwise the same model."""
+    Image = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(40, 4, 5)).astype(np.uint8)
+    flat = images.reshape(40, 20)
+    np.save(tmp_path / "d.npy", flat)
+    np.savez(tmp_path / "d.npz", labels=np.arange(40), images=flat)
+    np.savetxt(tmp_path / "d.csv", flat, fmt="%d", delimiter=",",
+               header=",".join(f"p{i}" for i in range(20)), comments="")
+    _idx_file(tmp_path / "d-idx3-ubyte", images)
+    (tmp_path / "imgs").mkdir()
+    for i, im in enumerate(images):
+        Image.fromarray(im, mode="L").save(tmp_path / "imgs" / f"{i:03d}.png")
+    scaled = ["--scale", 255]
+    sources = {"npy": ["d.npy", *scaled], "npz": ["d.npz", "--key", "images", *scaled],
+               "csv": ["d.csv", *scaled], "idx": ["d-idx3-ubyte", *scaled],
+               "folder": ["imgs"]}
+    models = {}
+    for name, src in sources.items():
+        out = f"m_{name}.npz"
+        proc = _cli("fit", *src, "--out", out, "--n-components", 6,
+                    "--epochs", 3, "--batch-size", 10, "--seed", 1, cwd=tmp_path)
+        assert proc.returncode == 0, (name, proc.stderr)
+        models[name] = fastrbm.io.load(tmp_path / out)
+    W = models["npy"].components_
+    assert np.all(np.isfinite(W))
+    for name, model in models.items():
+        np.testing.assert_array_equal(model.components_, W, err_msg=name)
+
+
+def test_dbn_through_the_cli(tmp_path):
+    X = (fastrbm.datasets.load_digits()[:300] > 0.5).astype(float)
+    np.save(tmp_path / "d.npy", X)
+    proc = _cli("fit", "d.npy", "--out", "dbn.npz", "--layers", "12,6", "--epochs", 2,
+                "--seed", 0, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    dbn = fastrbm.io.load(tmp_path / "dbn.npz")
+    assert isinstance(dbn, fastrbm.DBN) and [r.n_components for r in dbn.rbms_] == [12, 6]
+    import json
+    ev = _cli("evaluate", "dbn.npz", "d.npy", "--json", cwd=tmp_path)
+    assert ev.returncode == 0, ev.stderr
+    got = json.loads(ev.stdout)
+    # the bound is a log-probability of 64 binary pixels: below 0, above 64 log(1/2)
+    assert 64 * np.log(0.5) * 3 < got["log_likelihood_bound"] < 0
+    assert _cli("sample", "dbn.npz", "-n", 3, "--steps", 5, "--out", "s.npy",
+                cwd=tmp_path).returncode == 0
+    assert np.load(tmp_path / "s.npy").shape == (3, 64)
+    bad = _cli("fit", "d.npy", "--out", "x.npz", "--layers", "12,6", "--n-components", 3,
+               cwd=tmp_path)
+    assert bad.returncode != 0 and "exclude" in bad.stderr
+
+
+def test_resume_through_the_cli_is_bitwise_the_uninterrupted_run(tmp_path):
+    X = fastrbm.datasets.load_digits()[:200]
+    np.save(tmp_path / "d.npy", X)
+    common = ["--n-components", 8, "--sampler", "pcd", "--batch-size", 20, "--seed", 3]
+    whole = _cli("fit", "d.npy", "--out", "whole.npz", "--epochs", 6, *common, cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    part = _cli("fit", "d.npy", "--out", "part.npz", "--epochs", 3, *common, cwd=tmp_path)
+    assert part.returncode == 0, part.stderr
+    resumed = _cli("fit", "d.npy", "--out", "resumed.npz", "--resume", "part.npz",
+                   "--epochs", 6, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    a = fastrbm.io.load(tmp_path / "whole.npz")
+    b = fastrbm.io.load(tmp_path / "resumed.npz")
+    assert b.n_iter_ == 6
+    for name in ("components_", "intercept_visible_", "intercept_hidden_"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    # the 3-epoch model differs: resuming did train
+    assert not np.array_equal(fastrbm.io.load(tmp_path / "part.npz").components_,
+                              a.components_)
+
+
+def test_a_missing_plot_extra_is_a_one_line_error(tmp_path):
+    X = fastrbm.datasets.load_digits()[:50]
+    np.save(tmp_path / "d.npy", X)
+    assert _cli("fit", "d.npy", "--out", "m.npz", "--n-components", 4, "--epochs", 1,
+                cwd=tmp_path).returncode == 0
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "from fastrbm.cli import main\n"
+            "sys.exit(main(['show', 'm.npz', '--out', 'f.png', '--image-shape', '8x8']))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "matplotlib" in lines[0] and "pip install" in lines[0]
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_schedules_as_the_cli_manual_writes_them(tmp_path):
+    np.save(tmp_path / "d.npy", fastrbm.datasets.load_digits()[:100])
+    for flags in (["--momentum-schedule", "practical"],
+                  ["--learning-rate-schedule", '["exponential", {"decay": 0.98}]']):
+        proc = _cli("fit", "d.npy", "--out", "m.npz", "--epochs", 2, "--seed", 0, *flags,
+                    cwd=tmp_path)
+        assert proc.returncode == 0, (flags, proc.stderr)
+    proc = _cli("fit", "d.npy", "--out", "m.npz", "--learning-rate-schedule",
+                "exponential", cwd=tmp_path)
+    assert proc.returncode == 1 and "decay" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -263,7 +263,8 @@ def test_only_the_backend_switch_imports_the_reference(path):
 
 # the modules above ops: they reach the kernels only through ops
 ABOVE_OPS = ("rbm.py", "_bernoulli.py", "dbn.py", "sbn.py", "evaluation.py", "cli.py",
-             "io.py", "datasets.py", "_estimator.py")
+             "io.py", "datasets.py", "_estimator.py", "_commands.py", "plot.py",
+             "scaling.py", "progress.py")
 
 
 @pytest.mark.parametrize("name", ABOVE_OPS)
@@ -297,7 +298,8 @@ def _private_calls(path: pathlib.Path) -> set:
 
 
 @pytest.mark.parametrize("name", ("dbn.py", "sbn.py", "evaluation.py", "cli.py",
-                                  "datasets.py"))
+                                  "datasets.py", "_commands.py", "plot.py", "scaling.py",
+                                  "progress.py"))
 def test_tools_use_the_models_public_accessors(name):
     calls = _private_calls(PACKAGE / name) - ALLOWED_PRIVATE_CALLS
     assert not calls, f"{name} calls private methods of other objects: {sorted(calls)}"
